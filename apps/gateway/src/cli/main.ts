@@ -1,1 +1,45 @@
-console.log("cli", process.argv.slice(2))
+/**
+ * The `tollgate` command. Each subcommand lives in its own file and returns an exit code; this file
+ * only dispatches, so a new subcommand is one line here.
+ */
+import { runDevCaCommand } from "./dev-ca-command.ts";
+import { runPolicyCommand } from "./policy-command.ts";
+import { runServeCommand } from "./serve-command.ts";
+
+const usage = `Usage: tollgate <command> [options]
+
+Commands:
+  serve [--config FILE]                  start the gateway (embedded defaults without a config file)
+  dev-ca issue <spiffe-id> [options]     issue an X.509-SVID from the development CA
+  dev-ca init                            create the development CA
+  policy test [DIR]                      run the policy tests with opa
+  policy build [DIR] [--out FILE]        build the wasm policy bundle
+  policy eval --input FILE               evaluate the policy on an input document
+
+Run "tollgate <command> --help" for a command's options.
+`;
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  serve: runServeCommand,
+  "dev-ca": runDevCaCommand,
+  policy: runPolicyCommand,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  process.stdout.write(usage);
+  process.exitCode = name === undefined ? 2 : 0;
+} else {
+  const command = commands[name];
+  if (command === undefined) {
+    process.stderr.write(`tollgate: unknown command "${name}"\n\n${usage}`);
+    process.exitCode = 2;
+  } else {
+    try {
+      process.exitCode = await command(rest);
+    } catch (error) {
+      process.stderr.write(`tollgate ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { relative } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError } from "../config/config-error.ts";
+import { loadConfig } from "../config/load.ts";
+import { startGateway, type RunningGateway } from "../server/gateway.ts";
+
+const help = `Usage: tollgate serve [--config FILE]
+
+Starts the gateway. Without --config (or TOLLGATE_CONFIG, or ./tollgate.yaml) it runs on its embedded
+defaults: a development CA under .data/pki, the shipped policies, and a local demo provider.
+`;
+
+export async function runServeCommand(args: string[]): Promise<number> {
+  let values: { config?: string | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({ args, options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } }));
+  } catch (error) {
+    process.stderr.write(`tollgate serve: ${(error as Error).message}\n\n${help}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+
+  let loaded;
+  try {
+    loaded = loadConfig({ file: values.config });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tollgate serve: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const gateway = await startGateway({ config: loaded.config });
+  gateway.logger.info({ config: loaded.source, dataPlane: gateway.dataPlaneUrl, health: gateway.healthUrl }, "tollgate is serving");
+  if (gateway.pki !== undefined && process.stdout.isTTY !== false) process.stdout.write(quickstartBanner(gateway));
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      gateway.logger.info({ signal }, "shutting down: finishing open requests");
+      resolve();
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  await gateway.close();
+  return 0;
+}
+
+/** Copy-paste commands for one allowed and one denied call, with the quickstart's certificates. */
+function quickstartBanner(gateway: RunningGateway): string {
+  const pki = gateway.pki;
+  if (pki === undefined) return "";
+  const file = (path: string) => relative(process.cwd(), path) || path;
+  const ca = file(pki.caFile);
+  const support = pki.identities["customer-support"];
+  if (support === undefined) return "";
+  const port = new URL(gateway.dataPlaneUrl).port;
+  const base = `https://localhost:${port}`;
+  const curl = `curl --cacert ${ca} --cert ${file(support.certificateFile)} --key ${file(support.keyFile)}`;
+  return `
+Tollgate is up: data plane ${base} (mTLS), probes ${gateway.healthUrl}/readyz
+
+Allowed: customer-support chats with demo-chat
+  ${curl} \\
+    ${base}/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{"model":"demo-chat","messages":[{"role":"user","content":"Hello, gateway"}]}'
+
+Denied: customer-support may not train models
+  ${curl} \\
+    ${base}/v1/fine_tuning/jobs -H 'content-type: application/json' \\
+    -d '{"model":"demo-chat","training_file":"file-abc"}'
+
+SVIDs for the other agents are in ${file(pki.dir)}/ (code-review, training, operator).
+`;
+}

@@ -1,0 +1,41 @@
+import type { FastifyPluginCallback } from "fastify";
+import fp from "fastify-plugin";
+import { Exchange, type ExchangeFinisher } from "./exchange.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    exchange: Exchange;
+  }
+  interface FastifyInstance {
+    /** Registers, at start, a function that runs once for every finished exchange. */
+    onExchangeFinished(finisher: ExchangeFinisher): void;
+  }
+}
+
+/**
+ * The first stage: gives every request its Exchange and finishes it exactly once, when the response is
+ * over. The response's `close` event fires on every exit path (sent, failed, or the caller gone), so
+ * this one listener replaces a finaliser per stage.
+ */
+const exchangeStage: FastifyPluginCallback = (fastify, _options, done) => {
+  const finishers: ExchangeFinisher[] = [];
+  fastify.decorate("onExchangeFinished", (finisher: ExchangeFinisher) => {
+    finishers.push(finisher);
+  });
+  fastify.decorateRequest("exchange", undefined as unknown as Exchange);
+  fastify.addHook("onRequest", (request, reply, next) => {
+    const url = request.url;
+    const query = url.indexOf("?");
+    const exchange = new Exchange(request.method, query === -1 ? url : url.slice(0, query), "llm", request.id);
+    request.exchange = exchange;
+    reply.header("x-request-id", exchange.id);
+    const response = reply.raw;
+    response.once("close", () => {
+      exchange.finish(response.statusCode, !response.writableFinished, finishers);
+    });
+    next();
+  });
+  done();
+};
+
+export default fp(exchangeStage, { name: "tollgate-exchange", fastify: "5.x" });

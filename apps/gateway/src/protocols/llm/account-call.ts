@@ -1,0 +1,99 @@
+import { Transform, type TransformCallback } from "node:stream";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { TollgateError } from "../../errors/tollgate-error.ts";
+import type { Deployment } from "../../upstream/model-routes.ts";
+import { startGenAiSpan } from "./gen-ai-span.ts";
+import type { LlmContext } from "./llm-context.ts";
+import { abortOnClientGone, requireJson } from "./model-call.ts";
+import type { LlmOperation } from "./operations.ts";
+import { forwardedHeaders } from "./passthrough-headers.ts";
+import { requestFacts, requireModel } from "./request-facts.ts";
+import { replyWithUpstream } from "./upstream-reply.ts";
+
+/** Provider object ids (file-abc, ftjob-abc, batch_abc): anything else is refused, never sent on. */
+const idPattern = /^[A-Za-z0-9_.:-]{1,256}$/;
+
+/**
+ * An account-level call (files, fine-tuning jobs, batches): authorized as its own action, sent to the
+ * account provider. Uploads are streamed through without being buffered, within the upload limit.
+ */
+export async function callAccount(
+  context: LlmContext,
+  operation: LlmOperation,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const params = request.params as Record<string, string | undefined>;
+  if (params.id !== undefined && !idPattern.test(params.id)) {
+    throw new TollgateError("TG_ERR_BAD_REQUEST", `"${params.id.slice(0, 64)}" is not a valid object id.`, {
+      param: "id",
+      reason: "request.invalid_id",
+    });
+  }
+  const provider = context.accountProvider;
+  const json = operation.body === "json" ? requireJson(request.body) : undefined;
+  const model = operation.modelField !== undefined && json !== undefined ? requireModel(json.json, operation.modelField) : "";
+  const exchange = request.exchange;
+  request.server.authorizer.authorize(
+    exchange,
+    { kind: "model", name: model, action: operation.action, ...(provider === undefined ? {} : { provider: provider.name }) },
+    requestFacts(operation.api, json?.json),
+  );
+  if (provider === undefined || !provider.serves(operation.api)) {
+    throw new TollgateError("TG_ERR_NO_DEPLOYMENT", `No provider behind this gateway serves ${operation.url}.`, {
+      reason: "route.api_not_served",
+    });
+  }
+
+  const deployment: Deployment = {
+    provider,
+    model: "",
+    weight: 1,
+    timeoutMs: context.accountTimeoutMs,
+    idleTimeoutMs: context.accountTimeoutMs,
+  };
+  const query = request.url.indexOf("?");
+  const upload = operation.body === "upload";
+  const span = startGenAiSpan(context.tracer, exchange, operation.api, model === "" ? undefined : model, undefined);
+  const answer = await context.client
+    .send({
+      plan: [deployment],
+      api: operation.api,
+      method: operation.method,
+      subpath: exchange.path.slice(3),
+      search: query === -1 ? "" : request.url.slice(query),
+      headers: forwardedHeaders(request.headers, upload),
+      body: upload ? uploadBody(request, context.uploadLimit) : json?.raw,
+      signal: abortOnClientGone(reply).signal,
+    })
+    .catch((error: unknown) => {
+      span.end();
+      throw error;
+    });
+  await replyWithUpstream(reply, exchange, operation.api, answer, span);
+}
+
+/** The raw multipart stream of an upload, cut off with a 413 past the limit. */
+function uploadBody(request: FastifyRequest, limit: number): Transform {
+  const declared = Number(request.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new TollgateError("TG_ERR_BODY_TOO_LARGE", `The upload is larger than this gateway accepts (${limit} bytes).`, {
+      reason: "request.upload_too_large",
+    });
+  }
+  if (!(request.headers["content-type"] ?? "").startsWith("multipart/form-data")) {
+    throw new TollgateError("TG_ERR_BAD_REQUEST", "File uploads are multipart/form-data.", { reason: "request.not_multipart" });
+  }
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      seen += chunk.length;
+      if (seen > limit) {
+        callback(new TollgateError("TG_ERR_BODY_TOO_LARGE", `The upload is larger than this gateway accepts (${limit} bytes).`));
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+  return request.raw.pipe(counter);
+}

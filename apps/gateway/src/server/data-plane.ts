@@ -1,0 +1,68 @@
+import type { Tracer } from "@opentelemetry/api";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Server as HttpsServer, ServerOptions as HttpsOptions } from "node:https";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Config } from "../config/schema.ts";
+import exchangeStage from "../gate/exchange-stage.ts";
+import identityStage from "../identity/identity-stage.ts";
+import { asTollgateError, TollgateError } from "../errors/tollgate-error.ts";
+import authorizeStage from "../policy/authorize-stage.ts";
+import type { PolicyEngine } from "../policy/engine.ts";
+import { errorBody } from "../protocols/llm/error-formats.ts";
+import { llmPlugin } from "../protocols/llm/llm-plugin.ts";
+import type { LlmContext } from "../protocols/llm/llm-context.ts";
+import type { Logger } from "../telemetry/logger.ts";
+import telemetryStage from "../telemetry/telemetry-stage.ts";
+
+export interface DataPlaneOptions {
+  config: Config;
+  tls: HttpsOptions;
+  logger: Logger;
+  tracer: Tracer;
+  engine: PolicyEngine;
+  llm: LlmContext;
+}
+
+/**
+ * The mTLS listener agents call. The gate stages are registered in pipeline order (exchange, telemetry,
+ * identity, authorize), then the protocol modules, each under its own prefix with its own error format.
+ */
+export type DataPlane = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, FastifyBaseLogger>;
+
+export function createDataPlane(options: DataPlaneOptions): DataPlane {
+  const { config } = options;
+  const app = Fastify({
+    https: options.tls,
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.server.body_limit,
+    keepAliveTimeout: config.server.keep_alive_timeout,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+    // Agents send paths such as /v1/chat/completions/ rarely, but SDKs do vary on trailing slashes.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  app.register(exchangeStage);
+  app.register(telemetryStage, { tracer: options.tracer, logger: options.logger });
+  app.register(identityStage);
+  app.register(authorizeStage, { engine: options.engine, tracer: options.tracer });
+  app.register(llmPlugin, { ...options.llm, prefix: "/v1" });
+
+  // Outside every protocol's prefix: answered in OpenAI's format, the most common client's.
+  app.setNotFoundHandler((request, reply) => {
+    const error = new TollgateError("TG_ERR_UNCLASSIFIED", `${request.method} ${request.exchange.path} is not an operation this gateway forwards.`, {
+      reason: "route.unclassified",
+    });
+    request.exchange.fail(error);
+    return reply.code(error.status).send(errorBody("openai", error, request.exchange.id));
+  });
+  app.setErrorHandler((thrown, request, reply) => {
+    const error = asTollgateError(thrown);
+    request.exchange.fail(error);
+    if (error.code === "TG_ERR_INTERNAL") request.log.error({ err: thrown, reqId: request.exchange.id }, "internal error");
+    return reply.code(error.status).send(errorBody("openai", error, request.exchange.id));
+  });
+  return app;
+}

@@ -1,0 +1,33 @@
+import type { LlmApi, ProviderConfig } from "../../config/schema.ts";
+import { type Provider, providerSecrets, splitBaseUrl } from "../provider.ts";
+
+const defaultApis: readonly LlmApi[] = ["chat", "embeddings", "models"];
+
+/**
+ * Any server that speaks OpenAI's API at a base URL: vLLM, Ollama, LiteLLM, llama.cpp, TGI, the
+ * gateway's own demo provider. What each serves differs, so `apis` says which client APIs to send it
+ * (some, like vLLM and Ollama, also speak Anthropic's Messages API at the same base URL).
+ */
+export function openaiCompatibleProvider(name: string, config: ProviderConfig): Provider {
+  const baseUrl = config.base_url as string;
+  const { origin, prefix } = splitBaseUrl(baseUrl);
+  const apis = new Set(config.apis ?? defaultApis);
+  const bearer: Record<string, string> = { ...config.headers };
+  const messages: Record<string, string> = { ...config.headers, "anthropic-version": "2023-06-01" };
+  if (config.api_key) {
+    bearer.authorization = `Bearer ${config.api_key}`;
+    messages["x-api-key"] = config.api_key;
+  }
+  return {
+    name,
+    type: "openai-compatible",
+    genAiName: "openai",
+    serves: (api) => apis.has(api),
+    target: ({ api, subpath, search }) => ({
+      origin,
+      path: `${prefix}${subpath}${search}`,
+      headers: api === "messages" ? messages : bearer,
+    }),
+    secrets: providerSecrets(config.api_key, baseUrl, []),
+  };
+}
