@@ -77,6 +77,7 @@ function resolvePaths(config: Config, baseDir: string): Config {
       dev_ca: { ...identity.dev_ca, dir: at(identity.dev_ca.dir) },
     },
     policy: {
+      start_without_policy: config.policy.start_without_policy,
       ...(config.policy.dir === undefined ? {} : { dir: at(config.policy.dir) }),
       ...(config.policy.bundle === undefined ? {} : { bundle: at(config.policy.bundle) }),
     },

@@ -86,6 +86,11 @@ const policy = z
     dir: z.string().optional(),
     /** Or a bundle built elsewhere (`opa build -t wasm -e tollgate/authz/decision`), reloaded when replaced. */
     bundle: z.string().optional(),
+    /**
+     * Start even when the policy cannot be loaded (a bundle a sidecar delivers later, say): until one
+     * loads, every request is refused with 503 and /readyz says why. Default: fail at start.
+     */
+    start_without_policy: z.boolean().default(false),
   })
   .refine((p) => !(p.dir !== undefined && p.bundle !== undefined), {
     message: "set either policy.dir (Rego sources) or policy.bundle (a built bundle), not both",
@@ -164,7 +169,7 @@ export const configSchema = z
     data_dir: z.string().default(".data"),
     server: server.default(server.parse({})),
     identity: identity.default(identity.parse({})),
-    policy: policy.default({}),
+    policy: policy.default({ start_without_policy: false }),
     llm: llm.default(llm.parse({})),
     telemetry: telemetry.default(telemetry.parse({})),
   })

@@ -58,6 +58,12 @@ const authorizeStage: FastifyPluginCallback<AuthorizeStageOptions> = (fastify, {
       exchange.decision = { allow: decision.allow, reasons: decision.reasons, revision: decision.revision };
       span.setAttribute("tollgate.decision", decision.allow ? "allow" : "deny");
       span.end();
+      if (decision.fault === "no_bundle" || decision.fault === "evaluation_failed") {
+        throw new TollgateError("TG_ERR_UNAVAILABLE", `The gateway cannot decide on this request now: ${decision.reasons.join("; ")}.`, {
+          reason: `policy.${decision.fault}`,
+          reasons: decision.reasons,
+        });
+      }
       if (!decision.allow) {
         const why = decision.reasons.length > 0 ? decision.reasons.join("; ") : "no policy rule allows this request";
         throw new TollgateError("TG_ERR_POLICY_DENIED", `Denied by policy: ${why}`, {

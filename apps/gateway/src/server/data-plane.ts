@@ -1,7 +1,7 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server as HttpsServer, ServerOptions as HttpsOptions } from "node:https";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Config } from "../config/schema.ts";
 import exchangeStage from "../gate/exchange-stage.ts";
 import identityStage from "../identity/identity-stage.ts";
@@ -34,7 +34,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   const app = Fastify({
     https: options.tls,
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per request comes from the exchange's finisher, with the caller and the decision.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.body_limit,
     keepAliveTimeout: config.server.keep_alive_timeout,
     return503OnClosing: true,

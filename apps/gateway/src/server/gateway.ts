@@ -92,7 +92,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     policy.on("reloaded", (event) => logger.info({ revision: event.revision }, "policy loaded"));
     policy.on("error", (error) => logger.error({ err: error.message }, "policy reload failed; the last good policy stays in use"));
     closers.push(() => policy.close());
-    await policy.start();
+    const first = await policy.start({ allowUnloaded: config.policy.start_without_policy });
+    if (first instanceof Error) logger.error({ err: first.message }, "no policy could be loaded: every request is refused until one loads");
 
     const demo = config.llm.demo ? await startDemo() : undefined;
     if (demo !== undefined) closers.push(() => demo.instance.close());

@@ -53,7 +53,7 @@ function logExchange(logger: Logger, exchange: Exchange): void {
   logger[level](
     {
       reqId: exchange.id,
-      traceId: exchange.span?.spanContext().traceId,
+      traceId: exchange.span?.isRecording() ? exchange.span.spanContext().traceId : undefined,
       protocol: exchange.protocol,
       method: exchange.method,
       path: exchange.path,
