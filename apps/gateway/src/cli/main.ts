@@ -2,6 +2,7 @@
  * The `tollgate` command. Each subcommand lives in its own file and returns an exit code; this file
  * only dispatches, so a new subcommand is one line here.
  */
+import { runConfigCommand } from "./config-command.ts";
 import { runDevCaCommand } from "./dev-ca-command.ts";
 import { runPolicyCommand } from "./policy-command.ts";
 import { runServeCommand } from "./serve-command.ts";
@@ -10,6 +11,8 @@ const usage = `Usage: tollgate <command> [options]
 
 Commands:
   serve [--config FILE]                  start the gateway (embedded defaults without a config file)
+  config check [--config FILE]           validate a configuration and print it resolved
+  config schema                          print the configuration's JSON Schema
   dev-ca issue <spiffe-id> [options]     issue an X.509-SVID from the development CA
   dev-ca init                            create the development CA
   policy test [DIR]                      run the policy tests with opa
@@ -21,6 +24,7 @@ Run "tollgate <command> --help" for a command's options.
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: runServeCommand,
+  config: runConfigCommand,
   "dev-ca": runDevCaCommand,
   policy: runPolicyCommand,
 };

@@ -39,58 +39,49 @@ const spiffeIdText = z
 const trustDomainName = z.string().regex(/^[a-z0-9._-]{1,255}$/, "must be a trust domain name such as example.org");
 
 const listener = z.strictObject({
-  host: z.string().default("0.0.0.0"),
-  port: z.number().int().min(0).max(65535),
+  host: z.string().default("0.0.0.0").describe("Address to listen on."),
+  port: z.number().int().min(0).max(65535).describe("Port to listen on; 0 picks a free one."),
 });
 
 const server = z.strictObject({
-  listen: listener.default({ host: "0.0.0.0", port: 8443 }),
-  health: listener.default({ host: "0.0.0.0", port: 8080 }),
-  /** DNS names the gateway is reached by; the development CA puts them in the gateway's SVID. */
-  dns_names: z.array(z.string().min(1)).default(["localhost"]),
-  /** Largest JSON request body (chat, embeddings, ...). */
-  body_limit: byteSize.default(10 * 1024 * 1024),
-  /** Largest upload to /v1/files, streamed to the provider without being buffered. */
-  upload_limit: byteSize.default(512 * 1024 * 1024),
-  keep_alive_timeout: duration.default(72_000),
-  /** How long a graceful shutdown waits for open requests before closing their connections. */
-  shutdown_grace: duration.default(25_000),
+  listen: listener.default({ host: "0.0.0.0", port: 8443 }).describe("The data plane: HTTPS with mutual TLS, where agents call."),
+  health: listener.default({ host: "0.0.0.0", port: 8080 }).describe("Plain-HTTP probes: /healthz and /readyz."),
+  dns_names: z.array(z.string().min(1)).default(["localhost"]).describe("DNS names the gateway is reached by; the development CA puts them in the gateway's SVID."),
+  body_limit: byteSize.default(10 * 1024 * 1024).describe("Largest JSON request body (chat, embeddings, ...)."),
+  upload_limit: byteSize.default(512 * 1024 * 1024).describe("Largest upload to /v1/files, streamed to the provider without being buffered."),
+  keep_alive_timeout: duration.default(72_000).describe("How long an idle agent connection stays open."),
+  shutdown_grace: duration.default(25_000).describe("How long a graceful shutdown waits for open requests before closing their connections."),
 });
 
 const svidFiles = z.strictObject({
-  cert: z.string().min(1).meta({ description: "PEM file: the gateway's X.509-SVID, leaf first, then intermediates" }),
-  key: z.string().min(1).meta({ description: "PEM file: the SVID's private key (PKCS#8)" }),
+  cert: z.string().min(1).describe("PEM file: the gateway's X.509-SVID, leaf first, then intermediates. Reloaded when it changes."),
+  key: z.string().min(1).describe("PEM file: the SVID's private key (PKCS#8). Reloaded when it changes."),
 });
 
 const devCa = z.strictObject({
-  enabled: z.boolean().default(false),
-  /** Where the CA (ca.pem, ca-key.pem) and the SVIDs it issues are written. */
-  dir: z.string().default(".data/pki"),
-  /** SVIDs issued at start: file name -> SPIFFE ID. */
-  identities: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), spiffeIdText).default({}),
+  enabled: z.boolean().default(false).describe("Issue SVIDs from a local development CA at start (the quickstart). Never in production."),
+  dir: z.string().default(".data/pki").describe("Where the CA (ca.pem, ca-key.pem) and the SVIDs it issues are written."),
+  identities: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), spiffeIdText).default({}).describe("SVIDs issued at start: file name -> SPIFFE ID."),
   ttl: duration.default(7 * 24 * 3600_000),
 });
 
 const identity = z.strictObject({
-  /** The gateway's own SPIFFE ID (its server SVID carries it). */
-  spiffe_id: spiffeIdText.default("spiffe://ai.company.org/service/tollgate"),
+  spiffe_id: spiffeIdText.default("spiffe://ai.company.org/service/tollgate").describe("The gateway's own SPIFFE ID (its server SVID carries it)."),
   svid: svidFiles.default({ cert: ".data/pki/gateway.pem", key: ".data/pki/gateway-key.pem" }),
-  /** Trust domain -> bundle file (PEM certificates, or a SPIFFE bundle in JWK Set JSON). Never merged. */
-  bundles: z.record(trustDomainName, z.string().min(1)).default({ "ai.company.org": ".data/pki/ca.pem" }),
+  bundles: z.record(trustDomainName, z.string().min(1)).default({ "ai.company.org": ".data/pki/ca.pem" }).describe("Trust domain -> bundle file (PEM certificates, or a SPIFFE bundle in JWK Set JSON). Never merged."),
   dev_ca: devCa.default({ enabled: false, dir: ".data/pki", identities: {}, ttl: 7 * 24 * 3600_000 }),
 });
 
 const policy = z
   .strictObject({
-    /** Rego and data files, built into a wasm bundle with the real opa, rebuilt when they change. */
-    dir: z.string().optional(),
-    /** Or a bundle built elsewhere (`opa build -t wasm -e tollgate/authz/decision`), reloaded when replaced. */
-    bundle: z.string().optional(),
-    /**
-     * Start even when the policy cannot be loaded (a bundle a sidecar delivers later, say): until one
-     * loads, every request is refused with 503 and /readyz says why. Default: fail at start.
-     */
-    start_without_policy: z.boolean().default(false),
+    dir: z.string().optional().describe("Rego and data files, built into a wasm bundle with the real opa, rebuilt when they change."),
+    bundle: z.string().optional().describe("Or a bundle built elsewhere (`opa build -t wasm -e tollgate/authz/decision`), reloaded when replaced."),
+    start_without_policy: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Start even when no policy can be loaded (a bundle a sidecar delivers later, say): until one loads, every request is refused with 503 and /readyz says why. Default: fail at start.",
+      ),
   })
   .refine((p) => !(p.dir !== undefined && p.bundle !== undefined), {
     message: "set either policy.dir (Rego sources) or policy.bundle (a built bundle), not both",
@@ -104,74 +95,59 @@ export const llmApis = ["chat", "responses", "embeddings", "messages", "models",
 export type LlmApi = (typeof llmApis)[number];
 
 const provider = z.strictObject({
-  type: z.enum(providerTypes),
-  /** Base URL including the version prefix, e.g. https://api.openai.com/v1 or http://vllm:8000/v1. */
-  base_url: z.url({ protocol: /^https?$/ }).optional(),
-  api_key: z.string().optional(),
-  /** Azure OpenAI: with api_version, deployment-style URLs (/openai/deployments/NAME/...); without, the v1 API. */
-  api_version: z.string().optional(),
-  organization: z.string().optional(),
-  project: z.string().optional(),
-  /** Overrides which client APIs this provider serves (OpenAI-compatible servers differ). */
-  apis: z.array(z.enum(llmApis)).optional(),
-  /** Extra headers sent to the provider (e.g. a tenant header); never the caller's. */
-  headers: z.record(z.string(), z.string()).default({}),
-  /** Connections kept open to this provider. */
-  connections: z.number().int().positive().default(256),
+  type: z.enum(providerTypes).describe("openai, azure-openai, anthropic, or openai-compatible (vLLM, Ollama, LiteLLM, ...)."),
+  base_url: z.url({ protocol: /^https?$/ }).optional().describe("Base URL including the version prefix, e.g. https://api.openai.com/v1 or http://vllm:8000/v1."),
+  api_key: z.string().optional().describe("The provider key, held by the gateway alone; write ${ENV_VAR} to read it from the environment."),
+  api_version: z.string().optional().describe("Azure OpenAI: with api_version, deployment-style URLs (/openai/deployments/NAME/...); without, the v1 API."),
+  organization: z.string().optional().describe("OpenAI: the OpenAI-Organization header."),
+  project: z.string().optional().describe("OpenAI: the OpenAI-Project header."),
+  apis: z.array(z.enum(llmApis)).optional().describe("Overrides which client APIs this provider serves (OpenAI-compatible servers differ)."),
+  headers: z.record(z.string(), z.string()).default({}).describe("Extra headers sent to the provider (e.g. a tenant header); never the caller's."),
+  connections: z.number().int().positive().default(256).describe("Connections kept open to this provider."),
 });
 
 const deployment = z.strictObject({
-  provider: z.string().min(1),
-  /** The model's name at the provider (Azure: the deployment name); defaults to the route's name. */
-  model: z.string().min(1).optional(),
-  weight: z.number().int().min(0).default(1),
-  /** Longest wait for the response headers from this deployment. */
-  timeout: duration.default(60_000),
-  /** Longest silence between two chunks of a streamed body. */
-  idle_timeout: duration.default(120_000),
+  provider: z.string().min(1).describe("A provider declared under llm.providers."),
+  model: z.string().min(1).optional().describe("The model's name at the provider (Azure: the deployment name); defaults to the route's name."),
+  weight: z.number().int().min(0).default(1).describe("Share of first attempts; 0 makes the deployment a standby, used only as a fallback."),
+  timeout: duration.default(60_000).describe("Longest wait for the response headers from this deployment."),
+  idle_timeout: duration.default(120_000).describe("Longest silence between two chunks of a streamed body."),
 });
 
 const model = z.strictObject({
-  deployments: z.array(deployment).min(1),
-  /** Shown by GET /v1/models. */
-  owned_by: z.string().optional(),
+  deployments: z.array(deployment).min(1).describe("Where the model is served, tried in order after the first (drawn by weight)."),
+  owned_by: z.string().optional().describe("Shown by GET /v1/models."),
 });
 
 const retries = z.strictObject({
-  /** Further attempts on the same deployment after a 429, a 5xx or a connection error before the first byte. */
-  attempts: z.number().int().min(0).max(10).default(2),
-  initial_backoff: duration.default(200),
-  max_backoff: duration.default(5_000),
+  attempts: z.number().int().min(0).max(10).default(2).describe("Further attempts on the same deployment after a 429, a 5xx or a connection error before the first byte."),
+  initial_backoff: duration.default(200).describe("First wait before a retry; doubled each time, with jitter. A provider's retry-after wins."),
+  max_backoff: duration.default(5_000).describe("Longest wait before a retry; a provider asking for longer is left for the next deployment."),
 });
 
 const llm = z.strictObject({
-  /** The SPIFFE ID that policies see as `input.target` for every LLM route. */
-  target: spiffeIdText.default("spiffe://ai.company.org/service/llm-proxy"),
-  /** Start the built-in demo provider (models demo-chat and demo-embed) on a loopback port. */
-  demo: z.boolean().default(false),
-  providers: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), provider).default({}),
-  models: z.record(z.string().min(1), model).default({}),
-  /** The provider that receives account-level APIs: /v1/files, /v1/fine_tuning/jobs, /v1/batches. */
-  account_provider: z.string().optional(),
-  retries: retries.default({ attempts: 2, initial_backoff: 200, max_backoff: 5_000 }),
+  target: spiffeIdText.default("spiffe://ai.company.org/service/llm-proxy").describe("The SPIFFE ID that policies see as `input.target` for every LLM route."),
+  demo: z.boolean().default(false).describe("Start the built-in demo provider (models demo-chat and demo-embed) on a loopback port."),
+  providers: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), provider).default({}).describe("LLM providers by name, with the gateway's credentials for each."),
+  models: z.record(z.string().min(1), model).default({}).describe("The models agents may name, each routed to one or more deployments."),
+  account_provider: z.string().optional().describe("The provider that receives account-level APIs: /v1/files, /v1/fine_tuning/jobs, /v1/batches."),
+  retries: retries.default({ attempts: 2, initial_backoff: 200, max_backoff: 5_000 }).describe("Retries before the first byte reaches the caller."),
 });
 
 const telemetry = z.strictObject({
-  log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318/v1/traces; env OTEL_EXPORTER_OTLP_ENDPOINT also works. */
-  otlp_endpoint: z.url().optional(),
-  service_name: z.string().default("tollgate"),
+  log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info").describe("Level of the JSON logs on stdout; info writes one line per request."),
+  otlp_endpoint: z.url().optional().describe("OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318/v1/traces; env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT also works."),
+  service_name: z.string().default("tollgate").describe("service.name of traces and the service field of logs."),
 });
 
 export const configSchema = z
   .strictObject({
-    /** Where the gateway keeps its state (development PKI, built policy bundles). */
-    data_dir: z.string().default(".data"),
-    server: server.default(server.parse({})),
-    identity: identity.default(identity.parse({})),
-    policy: policy.default({ start_without_policy: false }),
-    llm: llm.default(llm.parse({})),
-    telemetry: telemetry.default(telemetry.parse({})),
+    data_dir: z.string().default(".data").describe("Where the gateway keeps its state (development PKI, built policy bundles)."),
+    server: server.default(server.parse({})).describe("Listeners and request limits."),
+    identity: identity.default(identity.parse({})).describe("The gateway's own SVID and the trust bundles agents are verified against."),
+    policy: policy.default({ start_without_policy: false }).describe("Where the OPA policy comes from."),
+    llm: llm.default(llm.parse({})).describe("The LLM path: providers, models and their deployments."),
+    telemetry: telemetry.default(telemetry.parse({})).describe("Logs and traces."),
   })
   .superRefine((config, ctx) => {
     const providers = config.llm.providers;
