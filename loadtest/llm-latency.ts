@@ -1,0 +1,144 @@
+/**
+ * The latency Tollgate adds to a chat completion, at fixed request rates.
+ *
+ * One run measures, side by side and interleaved (direct, gateway, direct, gateway, ...), the same
+ * local upstream (the demo provider, in its own process) called directly over plain HTTP, and called
+ * through the gateway (in its own process) over mutual TLS with SPIFFE authentication, OPA
+ * authorization, routing and usage accounting. It prints p50/p90/p99 for both and the difference, for
+ * non-streamed and streamed (SSE) chat completions. The machine is shared and noisy: read the
+ * differences and ratios of one run, not absolute numbers across runs.
+ *
+ *   npm run loadtest:llm                      # defaults: rates 100,400,800 req/s, 8 s per measurement
+ *   LOADTEST_RATES=200,1000 LOADTEST_SECONDS=15 npm run loadtest:llm
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
+import { freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "./support/processes.ts";
+
+const rates = (process.env.LOADTEST_RATES ?? "100,400,800").split(",").map(Number);
+const seconds = Number(process.env.LOADTEST_SECONDS ?? 8);
+const rounds = Number(process.env.LOADTEST_ROUNDS ?? 2);
+const apiKey = "sk-loadtest-upstream";
+
+interface Figures {
+  p50: number;
+  p90: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+
+const chatBody = (stream: boolean) =>
+  JSON.stringify({
+    model: "demo-chat",
+    messages: [
+      { role: "system", content: "You are a support agent for an online shop." },
+      { role: "user", content: "My parcel has not arrived yet. Can you check order 12345 for me?" },
+    ],
+    max_tokens: 256,
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), "tollgate-loadtest-"));
+  const upstream = await startUpstreamProcess(apiKey);
+  const [dataPort, healthPort] = [await freePort(), await freePort()];
+  const config = `
+data_dir: ${work}
+server:
+  listen: { host: 127.0.0.1, port: ${dataPort} }
+  health: { host: 127.0.0.1, port: ${healthPort} }
+identity:
+  svid: { cert: ${work}/pki/gateway.pem, key: ${work}/pki/gateway-key.pem }
+  bundles: { ai.company.org: ${work}/pki/ca.pem }
+  dev_ca:
+    enabled: true
+    dir: ${work}/pki
+    identities: { customer-support: "spiffe://ai.company.org/agent/customer-support/v2" }
+policy:
+  dir: ${join(repoRoot, "policies")}
+llm:
+  providers:
+    local: { type: openai-compatible, base_url: "${upstream.url}/v1", api_key: ${apiKey} }
+  models:
+    demo-chat: { deployments: [{ provider: local }] }
+telemetry:
+  log_level: info
+`;
+  await writeFile(join(work, "tollgate.yaml"), config);
+  const gateway = await startGatewayProcess(join(work, "tollgate.yaml"), `http://127.0.0.1:${healthPort}`, work);
+  const tls = {
+    ca: await readFile(join(work, "pki/ca.pem")),
+    cert: await readFile(join(work, "pki/customer-support.pem")),
+    key: await readFile(join(work, "pki/customer-support-key.pem")),
+    servername: "localhost",
+  };
+  const target = (name: "direct" | "gateway", stream: boolean): OpenLoopTarget =>
+    name === "direct"
+      ? { origin: upstream.url, path: "/v1/chat/completions", headers: { authorization: `Bearer ${apiKey}` }, body: chatBody(stream) }
+      : { origin: `https://localhost:${dataPort}`, path: "/v1/chat/completions", headers: {}, body: chatBody(stream), tls };
+
+  try {
+    console.log(`Tollgate LLM latency benchmark: open loop at fixed rates, ${seconds}s per measurement, ${rounds} interleaved rounds`);
+    console.log(`node ${process.version}, upstream: demo provider (own process), gateway: tollgate serve (own process)\n`);
+    // Warm up both paths (JIT, connection pools, policy caches) before measuring.
+    for (const name of ["direct", "gateway"] as const) await measure(target(name, false), 200, 3);
+
+    const header = "scenario        rate/s   path      p50 ms   p90 ms   p99 ms    rps   errors";
+    console.log(header);
+    console.log("-".repeat(header.length));
+    const summary: string[] = [];
+    for (const stream of [false, true]) {
+      for (const rate of rates) {
+        const results: Record<"direct" | "gateway", Figures[]> = { direct: [], gateway: [] };
+        for (let round = 0; round < rounds; round++) {
+          for (const name of ["direct", "gateway"] as const) results[name].push(await measure(target(name, stream), rate, seconds));
+        }
+        const direct = median(results.direct);
+        const viaGateway = median(results.gateway);
+        const scenario = stream ? "chat (SSE)" : "chat (JSON)";
+        for (const [name, f] of [["direct", direct], ["gateway", viaGateway]] as const) {
+          console.log(
+            `${scenario.padEnd(15)} ${String(rate).padStart(6)}   ${name.padEnd(8)} ${fmt(f.p50)} ${fmt(f.p90)} ${fmt(f.p99)} ${String(Math.round(f.rps)).padStart(6)} ${String(f.errors).padStart(8)}`,
+          );
+        }
+        summary.push(
+          `${scenario.padEnd(15)} ${String(rate).padStart(6)}   added p50 ${fmt(viaGateway.p50 - direct.p50)} ms   added p99 ${fmt(viaGateway.p99 - direct.p99)} ms   p50 ratio ${(viaGateway.p50 / Math.max(direct.p50, 0.001)).toFixed(2)}x`,
+        );
+      }
+    }
+    console.log("\nLatency added by the gateway (median of rounds):");
+    for (const line of summary) console.log(line);
+  } finally {
+    await gateway.stop();
+    await upstream.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function measure(target: OpenLoopTarget, rate: number, duration: number): Promise<Figures> {
+  const result = await runOpenLoop(target, rate, duration * 1000);
+  return {
+    p50: percentile(result.latencies, 50),
+    p90: percentile(result.latencies, 90),
+    p99: percentile(result.latencies, 99),
+    rps: result.achievedRate,
+    errors: result.errors,
+  };
+}
+
+function median(list: Figures[]): Figures {
+  const pick = (key: keyof Figures) => {
+    const sorted = list.map((f) => f[key]).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  return { p50: pick("p50"), p90: pick("p90"), p99: pick("p99"), rps: pick("rps"), errors: pick("errors") };
+}
+
+function fmt(ms: number): string {
+  return ms.toFixed(3).padStart(8);
+}
+
+await main();
