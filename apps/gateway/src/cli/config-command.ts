@@ -1,17 +1,23 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config-error.ts";
 import { configJsonSchema } from "../config/json-schema.ts";
+import { configReference } from "../config/config-reference.ts";
 import { loadConfig } from "../config/load.ts";
 
 const help = `Usage:
   tollgate config check [--config FILE]   validate a configuration (or the embedded defaults) and print it resolved
   tollgate config schema                  print the configuration's JSON Schema
+  tollgate config reference               print the configuration reference (docs/configuration.md)
 `;
 
 export async function runConfigCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "schema") {
     process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    return 0;
+  }
+  if (sub === "reference") {
+    process.stdout.write(configReference());
     return 0;
   }
   if (sub !== "check") {

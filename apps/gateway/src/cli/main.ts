@@ -12,7 +12,7 @@ const usage = `Usage: tollgate <command> [options]
 Commands:
   serve [--config FILE]                  start the gateway (embedded defaults without a config file)
   config check [--config FILE]           validate a configuration and print it resolved
-  config schema                          print the configuration's JSON Schema
+  config schema | reference              print the configuration's JSON Schema or reference
   dev-ca issue <spiffe-id> [options]     issue an X.509-SVID from the development CA
   dev-ca init                            create the development CA
   policy test [DIR]                      run the policy tests with opa

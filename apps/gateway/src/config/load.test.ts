@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "./config-error.ts";
+import { configReference } from "./config-reference.ts";
 import { configJsonSchema } from "./json-schema.ts";
 import { loadConfig, parseConfigText } from "./load.ts";
 
@@ -97,5 +98,10 @@ describe("configuration", () => {
   it("keeps the committed JSON Schema equal to the schema the loader validates with", () => {
     const committed = JSON.parse(readFileSync(join(import.meta.dirname, "../../../../docs/config.schema.json"), "utf8")) as unknown;
     expect(committed).toEqual(configJsonSchema());
+  });
+
+  it("keeps the committed configuration reference equal to the generated one", () => {
+    const committed = readFileSync(join(import.meta.dirname, "../../../../docs/configuration.md"), "utf8");
+    expect(committed).toBe(configReference());
   });
 });

@@ -18,7 +18,7 @@ const duration = z
       return z.NEVER;
     }
   })
-  .meta({ description: "A duration: milliseconds as a number, or text such as 250ms, 30s, 5m, 24h, 7d" });
+  .meta({ "x-tollgate-type": "duration" });
 
 const byteSize = z
   .union([z.string(), z.number().int().nonnegative()])
@@ -30,7 +30,7 @@ const byteSize = z
       return z.NEVER;
     }
   })
-  .meta({ description: "A size: bytes as a number, or text such as 64KiB, 10MiB, 1GiB" });
+  .meta({ "x-tollgate-type": "size" });
 
 const spiffeIdText = z
   .string()
@@ -62,19 +62,19 @@ const devCa = z.strictObject({
   enabled: z.boolean().default(false).describe("Issue SVIDs from a local development CA at start (the quickstart). Never in production."),
   dir: z.string().default(".data/pki").describe("Where the CA (ca.pem, ca-key.pem) and the SVIDs it issues are written."),
   identities: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), spiffeIdText).default({}).describe("SVIDs issued at start: file name -> SPIFFE ID."),
-  ttl: duration.default(7 * 24 * 3600_000),
+  ttl: duration.default(7 * 24 * 3600_000).describe("Lifetime of the SVIDs it issues; they are re-issued at start when a third of it is left."),
 });
 
 const identity = z.strictObject({
   spiffe_id: spiffeIdText.default("spiffe://ai.company.org/service/tollgate").describe("The gateway's own SPIFFE ID (its server SVID carries it)."),
-  svid: svidFiles.default({ cert: ".data/pki/gateway.pem", key: ".data/pki/gateway-key.pem" }),
+  svid: svidFiles.default({ cert: ".data/pki/gateway.pem", key: ".data/pki/gateway-key.pem" }).describe("The gateway's own X.509-SVID, served to agents, as files (SPIRE's spiffe-helper or csi-driver-spiffe write them)."),
   bundles: z.record(trustDomainName, z.string().min(1)).default({ "ai.company.org": ".data/pki/ca.pem" }).describe("Trust domain -> bundle file (PEM certificates, or a SPIFFE bundle in JWK Set JSON). Never merged."),
-  dev_ca: devCa.default({ enabled: false, dir: ".data/pki", identities: {}, ttl: 7 * 24 * 3600_000 }),
+  dev_ca: devCa.describe("A development CA for the quickstart and tests.").default({ enabled: false, dir: ".data/pki", identities: {}, ttl: 7 * 24 * 3600_000 }),
 });
 
 const policy = z
   .strictObject({
-    dir: z.string().optional().describe("Rego and data files, built into a wasm bundle with the real opa, rebuilt when they change."),
+    dir: z.string().optional().describe("Rego and data files, built into a wasm bundle with the real opa, rebuilt when they change. Embedded default: the repository's policies/."),
     bundle: z.string().optional().describe("Or a bundle built elsewhere (`opa build -t wasm -e tollgate/authz/decision`), reloaded when replaced."),
     start_without_policy: z
       .boolean()
@@ -110,8 +110,8 @@ const deployment = z.strictObject({
   provider: z.string().min(1).describe("A provider declared under llm.providers."),
   model: z.string().min(1).optional().describe("The model's name at the provider (Azure: the deployment name); defaults to the route's name."),
   weight: z.number().int().min(0).default(1).describe("Share of first attempts; 0 makes the deployment a standby, used only as a fallback."),
-  timeout: duration.default(60_000).describe("Longest wait for the response headers from this deployment."),
-  idle_timeout: duration.default(120_000).describe("Longest silence between two chunks of a streamed body."),
+  timeout: duration.default(60_000).describe("Longest wait for the response headers from this deployment (default 60s)."),
+  idle_timeout: duration.default(120_000).describe("Longest silence between two chunks of a streamed body (default 120s)."),
 });
 
 const model = z.strictObject({
