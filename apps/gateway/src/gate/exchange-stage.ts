@@ -1,4 +1,4 @@
-import type { FastifyPluginCallback } from "fastify";
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { Exchange, type ExchangeFinisher } from "./exchange.ts";
 
@@ -9,6 +9,11 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Registers, at start, a function that runs once for every finished exchange. */
     onExchangeFinished(finisher: ExchangeFinisher): void;
+    /**
+     * Gives a request its exchange. Runs as the first onRequest hook; also called directly for
+     * requests Fastify refuses before routing (a malformed URL), so they are recorded too.
+     */
+    openExchange(request: FastifyRequest, reply: FastifyReply): Exchange;
   }
 }
 
@@ -23,7 +28,7 @@ const exchangeStage: FastifyPluginCallback = (fastify, _options, done) => {
     finishers.push(finisher);
   });
   fastify.decorateRequest("exchange", undefined as unknown as Exchange);
-  fastify.addHook("onRequest", (request, reply, next) => {
+  const openExchange = (request: FastifyRequest, reply: FastifyReply): Exchange => {
     const url = request.url;
     const query = url.indexOf("?");
     const exchange = new Exchange(request.method, query === -1 ? url : url.slice(0, query), "llm", request.id);
@@ -33,6 +38,11 @@ const exchangeStage: FastifyPluginCallback = (fastify, _options, done) => {
     response.once("close", () => {
       exchange.finish(response.statusCode, !response.writableFinished, finishers);
     });
+    return exchange;
+  };
+  fastify.decorate("openExchange", openExchange);
+  fastify.addHook("onRequest", (request, reply, next) => {
+    openExchange(request, reply);
     next();
   });
   done();

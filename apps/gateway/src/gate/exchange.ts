@@ -90,7 +90,9 @@ export class Exchange {
     this.finished = true;
     this.status = status;
     this.durationMs = performance.now() - this.startedAt;
-    if (aborted) this.outcome = "aborted";
+    // An outcome already known (the provider cut the stream off, say) is kept; otherwise an unfinished
+    // response means the caller went away.
+    if (aborted) this.outcome ??= "aborted";
     this.outcome ??= status >= 200 && status < 400 ? "ok" : "error";
     for (const finisher of finishers) finisher(this);
     return true;

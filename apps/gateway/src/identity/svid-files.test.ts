@@ -153,6 +153,7 @@ describe("SvidFileSource", () => {
     await writeFileAtomically(join(folder, "gateway.pem"), "-----BEGIN CERTIFICATE-----\ntruncated", 0o644);
     expect((await error).message).toMatch(/gateway\.pem: it is not a PEM certificate chain/);
     expect(source.current).toBe(good);
+    expect(source.lastError?.message).toMatch(/gateway\.pem: it is not a PEM certificate chain/);
 
     // The SVID is put back (no change from the good material) and the bundle breaks instead.
     const bundleError = nextError(source, /partner\.json/);
@@ -167,6 +168,7 @@ describe("SvidFileSource", () => {
     const recovered = await update;
     expect(recovered.chain).toEqual(svid.chain);
     expect(recovered.bundles.x509Authorities("partner.org")).toHaveLength(2);
+    expect(source.lastError).toBeUndefined();
   });
 
   it("follows a Kubernetes-style swap of a symlinked directory", async () => {

@@ -124,6 +124,12 @@ export async function loadSvidFiles(options: SvidFilesOptions): Promise<SvidFile
   return (await loadFiles(options)).material;
 }
 
+/** Why the files on disk are not the material in use, and since when. */
+export interface SvidFilesProblem {
+  readonly message: string;
+  readonly at: Date;
+}
+
 interface SvidFileEvents {
   update: [material: SvidFileMaterial];
   error: [error: Error];
@@ -142,6 +148,7 @@ export class SvidFileSource extends EventEmitter<SvidFileEvents> {
   #reloading: Promise<void> | undefined;
   #reloadAgain = false;
   #closed = false;
+  #lastError: SvidFilesProblem | undefined;
 
   private constructor(options: SvidFilesOptions, loaded: LoadedFiles) {
     super();
@@ -158,6 +165,14 @@ export class SvidFileSource extends EventEmitter<SvidFileEvents> {
 
   get current(): SvidFileMaterial {
     return this.#loaded.material;
+  }
+
+  /**
+   * The last reload's problem, for readiness probes: set when a file is broken (the last good
+   * material stays in use), cleared by the next reload that reads good files, changed or not.
+   */
+  get lastError(): SvidFilesProblem | undefined {
+    return this.#lastError;
   }
 
   #watch(): void {
@@ -178,6 +193,7 @@ export class SvidFileSource extends EventEmitter<SvidFileEvents> {
   }
 
   #report(error: Error): void {
+    this.#lastError = { message: error.message, at: new Date() };
     if (this.listenerCount("error") > 0) this.emit("error", error);
   }
 
@@ -196,7 +212,9 @@ export class SvidFileSource extends EventEmitter<SvidFileEvents> {
         if (this.#closed) break;
         try {
           const loaded = await loadFiles(this.#options);
-          if (this.#closed || loaded.contentDigest === this.#loaded.contentDigest) continue;
+          if (this.#closed) continue;
+          this.#lastError = undefined;
+          if (loaded.contentDigest === this.#loaded.contentDigest) continue;
           this.#loaded = loaded;
           this.emit("update", loaded.material);
         } catch (error) {

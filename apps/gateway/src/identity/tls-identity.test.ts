@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TollgateError } from "../errors/tollgate-error.ts";
 import { issueSvid, type IssuedSvid } from "./dev-ca.ts";
 import { attachConnectionIdentity, connectionIdentity, tlsServerOptions, type ConnectionIdentityTracker } from "./tls-identity.ts";
+import { TrustBundleSet } from "./trust-bundles.ts";
 import { createSvidTestPki, svidTestCases, type SvidTestPki } from "./x509-svid-test-cases.ts";
 import { X509SvidVerifier } from "./x509-svid-verifier.ts";
 
@@ -19,16 +20,12 @@ let server: https.Server;
 let port: number;
 let tracker: ConnectionIdentityTracker;
 let verifier: X509SvidVerifier;
+let gatewaySvid: IssuedSvid;
 const handshakes: tls.TLSSocket[] = [];
 
-beforeAll(async () => {
-  pki = await createSvidTestPki();
-  const gateway = await issueSvid(pki.ca, {
-    spiffeId: "spiffe://example.org/service/tollgate",
-    dnsNames: ["localhost"],
-    ipAddresses: ["127.0.0.1", "::1"],
-  });
-  server = https.createServer(tlsServerOptions({ certificateChainPem: gateway.certificatePem, keyPem: gateway.keyPem }), (request, response) => {
+/** A TLS server that answers every request with the connection's identity, or the rule it failed. */
+function createIdentityServer(): https.Server {
+  return https.createServer(tlsServerOptions({ certificateChainPem: gatewaySvid.certificatePem, keyPem: gatewaySvid.keyPem }), (request, response) => {
     const socket = request.socket as tls.TLSSocket;
     connectionIdentity(socket).then(
       (svid) => {
@@ -42,6 +39,17 @@ beforeAll(async () => {
       },
     );
   });
+}
+
+beforeAll(async () => {
+  pki = await createSvidTestPki();
+  const gateway = await issueSvid(pki.ca, {
+    spiffeId: "spiffe://example.org/service/tollgate",
+    dnsNames: ["localhost"],
+    ipAddresses: ["127.0.0.1", "::1"],
+  });
+  gatewaySvid = gateway;
+  server = createIdentityServer();
   server.on("secureConnection", (socket: tls.TLSSocket) => handshakes.push(socket));
   verifier = new X509SvidVerifier();
   tracker = attachConnectionIdentity(server, () => pki.bundles, { verifier });
@@ -61,9 +69,9 @@ interface Answer {
   readonly body: { id?: string; resumed?: boolean; reason?: string; message?: string };
 }
 
-function get(agent: https.Agent): Promise<Answer> {
+function get(agent: https.Agent, serverPort: number = port): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const request = https.request({ host: "127.0.0.1", port, path: "/", agent }, (response) => {
+    const request = https.request({ host: "127.0.0.1", port: serverPort, path: "/", agent }, (response) => {
       let text = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (text += chunk));
@@ -184,5 +192,75 @@ describe("connection identity", () => {
     const plain = new tls.TLSSocket(null as never);
     await expect(connectionIdentity(plain)).rejects.toMatchObject({ code: "TG_ERR_UNAUTHENTICATED", reason: "x509svid.not_verified" });
     plain.destroy();
+  });
+});
+
+describe("an open connection's identity", () => {
+  let other: https.Server;
+  let otherPort: number;
+  let otherTracker: ConnectionIdentityTracker;
+  let bundles: TrustBundleSet;
+  let clock = Date.now();
+
+  beforeAll(async () => {
+    bundles = pki.bundles;
+    other = createIdentityServer();
+    otherTracker = attachConnectionIdentity(other, () => bundles, { verifier: new X509SvidVerifier(), now: () => clock });
+    other.listen(0, "127.0.0.1");
+    await once(other, "listening");
+    otherPort = (other.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    other.closeAllConnections();
+    other.close();
+    await once(other, "close");
+  });
+
+  it("is refused once the SVID it was verified with has expired, on the same connection", async () => {
+    const svid = await issueSvid(pki.ca, { spiffeId: "spiffe://example.org/agent/long-lived", ttl: 3_600_000 });
+    const agent = agentFor(svid, { keepAlive: true, maxSockets: 1 });
+    try {
+      const verificationsBefore = otherTracker.verificationsStarted;
+      clock = Date.now();
+      expect(await get(agent, otherPort)).toMatchObject({ status: 200, body: { id: "spiffe://example.org/agent/long-lived" } });
+      clock = svid.notAfter.getTime() - 1000;
+      expect((await get(agent, otherPort)).status).toBe(200);
+      clock = svid.notAfter.getTime() + 1000;
+      const expired = await get(agent, otherPort);
+      expect(expired.status).toBe(401);
+      expect(expired.body.reason).toBe("x509svid.expired");
+      expect(expired.body.message).toContain(`expired at ${svid.notAfter.toISOString()}`);
+      expect(otherTracker.verificationsStarted - verificationsBefore).toBe(1);
+    } finally {
+      clock = Date.now();
+      agent.destroy();
+    }
+  });
+
+  it("is verified again, once, when the bundles change", async () => {
+    const svid = await issueSvid(pki.partnerCa, { spiffeId: "spiffe://partner.org/agent/federated" });
+    const agent = agentFor(svid, { keepAlive: true, maxSockets: 1 });
+    try {
+      const before = { verifications: otherTracker.verificationsStarted, reverifications: otherTracker.reverifications };
+      expect((await get(agent, otherPort)).status).toBe(200);
+      expect((await get(agent, otherPort)).status).toBe(200);
+      expect(otherTracker.reverifications).toBe(before.reverifications);
+
+      // partner.org is no longer trusted: the open connection is refused from its next request on.
+      bundles = new TrustBundleSet([pki.bundles.get("example.org")!]);
+      const refused = await get(agent, otherPort);
+      expect(refused).toMatchObject({ status: 401, body: { reason: "x509svid.unknown_trust_domain" } });
+      expect((await get(agent, otherPort)).status).toBe(401);
+      expect(otherTracker.reverifications - before.reverifications).toBe(1);
+
+      bundles = pki.bundles;
+      expect(await get(agent, otherPort)).toMatchObject({ status: 200, body: { id: "spiffe://partner.org/agent/federated" } });
+      expect(otherTracker.reverifications - before.reverifications).toBe(2);
+      expect(otherTracker.verificationsStarted - before.verifications).toBe(1);
+    } finally {
+      bundles = pki.bundles;
+      agent.destroy();
+    }
   });
 });

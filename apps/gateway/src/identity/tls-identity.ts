@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type * as tls from "node:tls";
 import { TollgateError } from "../errors/tollgate-error.ts";
+import { ConnectionIdentity, type ConnectionIdentitySource } from "./connection-identity.ts";
 import { LruCache } from "./lru-cache.ts";
 import { svidRejected } from "./svid-rejection.ts";
 import type { TrustBundleSet } from "./trust-bundles.ts";
@@ -11,7 +12,8 @@ import { defaultX509SvidVerifier, type VerifiedX509Svid, type X509SvidVerifier }
  * lets OpenSSL accept whatever comes, because OpenSSL would check it against one merged list of CAs
  * and so accept an SVID of trust domain A signed by the CA of trust domain B. The gateway verifies
  * the presented chain itself, once per connection, right after the handshake; requests on that
- * connection then only await the promise stored on the socket.
+ * connection then only await the verification stored on the socket (verified again only when the
+ * bundles change, and refused once the verified path expires: see connection-identity.ts).
  */
 
 export interface TlsIdentityMaterial {
@@ -56,6 +58,8 @@ export function peerCertificateChain(socket: tls.TLSSocket): Buffer[] {
 export interface ConnectionIdentityTracker {
   /** How many verifications were started: one per TLS connection, never one per request. */
   readonly verificationsStarted: number;
+  /** How many open connections were verified again because the bundles changed (once each per change). */
+  readonly reverifications: number;
   /** Stops verifying new connections (connections already verified keep their identity). */
   detach(): void;
 }
@@ -65,6 +69,8 @@ export interface AttachConnectionIdentityOptions {
   readonly verifier?: X509SvidVerifier;
   /** How many presented chains to remember for resumed sessions (see below). Default 1024. */
   readonly rememberedChains?: number;
+  /** The clock that expires connections' identities, in milliseconds since the epoch. Default Date.now. */
+  readonly now?: () => number;
 }
 
 function leafDigest(leaf: Uint8Array): string {
@@ -73,8 +79,8 @@ function leafDigest(leaf: Uint8Array): string {
 
 /**
  * Verifies the client's X.509-SVID on every `secureConnection` of `server` against the bundles that
- * `bundles()` returns at that moment, and stores the pending result on the socket for
- * connectionIdentity.
+ * `bundles()` returns at that moment, and stores the identity on the socket for connectionIdentity,
+ * which keeps it true for the connection's life (see ConnectionIdentity).
  *
  * A resumed TLS session does not carry the peer's intermediates, only its leaf (which the client
  * proved it holds in the original handshake). The chain presented in full handshakes is remembered
@@ -85,16 +91,24 @@ export function attachConnectionIdentity(
   bundles: () => TrustBundleSet,
   options: AttachConnectionIdentityOptions = {},
 ): ConnectionIdentityTracker {
-  const verifier = options.verifier ?? defaultX509SvidVerifier;
   const chainsByLeaf = new LruCache<readonly Buffer[]>(options.rememberedChains ?? 1024);
   let verificationsStarted = 0;
+  let reverifications = 0;
+  const source: ConnectionIdentitySource = {
+    verifier: options.verifier ?? defaultX509SvidVerifier,
+    bundles,
+    now: options.now ?? Date.now,
+    onReverify: () => {
+      reverifications++;
+    },
+  };
 
-  const identify = (socket: tls.TLSSocket): Promise<VerifiedX509Svid> => {
+  const presentedChain = (socket: tls.TLSSocket): readonly Buffer[] | Error => {
     let chain: readonly Buffer[];
     try {
       chain = peerCertificateChain(socket);
     } catch (error) {
-      return Promise.reject(svidRejected("malformed_certificate", "the presented certificates could not be read", { cause: error }));
+      return svidRejected("malformed_certificate", "the presented certificates could not be read", { cause: error });
     }
     const leaf = chain[0];
     if (leaf !== undefined) {
@@ -105,20 +119,12 @@ export function attachConnectionIdentity(
         chain = chainsByLeaf.get(key) ?? chain;
       }
     }
-    try {
-      return verifier.verify(chain, bundles());
-    } catch (error) {
-      // A failing bundle accessor is a gateway bug; it must fail this connection, not the process.
-      return Promise.reject(new TollgateError("TG_ERR_INTERNAL", "The gateway could not verify this connection's identity.", { cause: error }));
-    }
+    return chain;
   };
 
   const onSecureConnection = (socket: tls.TLSSocket): void => {
     verificationsStarted++;
-    const identity = identify(socket);
-    // The rejection is handled by whoever awaits connectionIdentity; a connection that sends no
-    // request must not leave an unhandled rejection behind.
-    identity.catch(() => undefined);
+    const identity = new ConnectionIdentity(presentedChain(socket), source);
     Object.defineProperty(socket, identityKey, { value: identity, enumerable: false });
   };
   server.on("secureConnection", onSecureConnection);
@@ -127,6 +133,9 @@ export function attachConnectionIdentity(
     get verificationsStarted() {
       return verificationsStarted;
     },
+    get reverifications() {
+      return reverifications;
+    },
     detach() {
       server.off("secureConnection", onSecureConnection);
     },
@@ -134,14 +143,15 @@ export function attachConnectionIdentity(
 }
 
 /**
- * The verified identity of a TLS connection, settled once per connection. Rejects with the
- * TollgateError of the failed rule, or TG_ERR_UNAUTHENTICATED when the listener does not verify
- * client certificates (attachConnectionIdentity was not called for it).
+ * The verified identity of a TLS connection for a request arriving now: verified once per
+ * connection, again only after the bundles changed, and refused (rule `expired`) once the verified
+ * path has expired. Rejects with the TollgateError of the failed rule, or TG_ERR_UNAUTHENTICATED when
+ * the listener does not verify client certificates (attachConnectionIdentity was not called for it).
  */
 export function connectionIdentity(socket: tls.TLSSocket): Promise<VerifiedX509Svid> {
   // Read through Reflect so that an HTTP/2 compatibility socket (a proxy of the TLS socket) works too.
   const identity: unknown = Reflect.get(socket, identityKey);
-  if (identity instanceof Promise) return identity as Promise<VerifiedX509Svid>;
+  if (identity instanceof ConnectionIdentity) return identity.current();
   return Promise.reject(
     new TollgateError("TG_ERR_UNAUTHENTICATED", "This connection carries no verified X.509-SVID: its listener does not verify client certificates.", {
       reason: "x509svid.not_verified",

@@ -115,16 +115,14 @@ async function verifyUncached(chain: readonly Uint8Array[], bundles: TrustBundle
   const id = leafSpiffeId(leaf.fields);
   const bundle = bundles.get(id.trustDomain);
   if (bundle === undefined) {
-    const known = bundles.trustDomains;
-    throw svidRejected(
-      "unknown_trust_domain",
-      `the SVID's trust domain ${id.trustDomain} is not one this gateway trusts (configured: ${known.length === 0 ? "none" : known.join(", ")})`,
-    );
+    // Which trust domains are federated is the operator's business, not an unauthenticated caller's.
+    throw svidRejected("unknown_trust_domain", `the SVID's trust domain ${id.trustDomain} is not one this gateway trusts`);
   }
   if (bundle.x509Authorities.length === 0) {
     throw svidRejected(
       "no_x509_authorities",
-      `the bundle of trust domain ${id.trustDomain} (${bundle.source}) holds no X.509 authorities, so none of its X.509-SVIDs can be trusted`,
+      // The bundle's source (a file path on the gateway) is for operators, not for callers.
+      `the bundle of trust domain ${id.trustDomain} holds no X.509 authorities, so none of its X.509-SVIDs can be trusted`,
     );
   }
   checkLeafUsage(leaf.fields);

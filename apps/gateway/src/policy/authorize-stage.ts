@@ -52,12 +52,16 @@ const authorizeStage: FastifyPluginCallback<AuthorizeStageOptions> = (fastify, {
   fastify.decorate("authorizer", {
     decide,
     authorize(exchange, resource, facts) {
-      const span = startChildSpan(tracer, exchange.span, "tollgate.authorize");
+      // Untraced requests (no exporter, or not sampled) skip the span and its context altogether.
+      const span = exchange.span?.isRecording() === true ? startChildSpan(tracer, exchange.span, "tollgate.authorize") : undefined;
       exchange.resource = resource;
       const decision = decide(exchange, resource, facts);
       exchange.decision = { allow: decision.allow, reasons: decision.reasons, revision: decision.revision };
-      span.setAttribute("tollgate.decision", decision.allow ? "allow" : "deny");
-      span.end();
+      if (span !== undefined) {
+        span.setAttribute("tollgate.decision", decision.allow ? "allow" : "deny");
+        if (decision.revision !== undefined) span.setAttribute("tollgate.policy.revision", decision.revision);
+        span.end();
+      }
       if (decision.fault === "no_bundle" || decision.fault === "evaluation_failed") {
         throw new TollgateError("TG_ERR_UNAVAILABLE", `The gateway cannot decide on this request now: ${decision.reasons.join("; ")}.`, {
           reason: `policy.${decision.fault}`,

@@ -42,7 +42,15 @@ async function definesPackage(dir: string, name: string): Promise<boolean> {
   }
   for (const entry of entries) {
     if (!entry.isFile() || !entry.name.endsWith(".rego") || entry.name.endsWith("_test.rego")) continue;
-    if (declaration.test(await readFile(join(entry.parentPath, entry.name), "utf8"))) return true;
+    let source: string;
+    try {
+      source = await readFile(join(entry.parentPath, entry.name), "utf8");
+    } catch (error) {
+      // Removed since the listing (an operator deleting it while a build starts): not part of this build.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw new PolicyBuildError(dir, error instanceof Error ? error.message : String(error));
+    }
+    if (declaration.test(source)) return true;
   }
   return false;
 }

@@ -111,6 +111,9 @@ describe("PolicyReloader on a directory of Rego and data (real opa)", () => {
     expect(status.lastErrorAt).toBeInstanceOf(Date);
     expect(customerSupportChats(engine)).toBe(true);
 
+    // One file write can be several watch events, so a second build of the broken sources may still
+    // be running: let it finish, so that the next outcome is the one of the fix.
+    await reloader.reload();
     const reloaded = nextReload(reloader);
     await rm(join(policyDir, "broken.rego"));
     expect((await reloaded).revision).toBe(started.revision);
@@ -131,6 +134,23 @@ describe("PolicyReloader on a directory of Rego and data (real opa)", () => {
     expect(engine.status()).toMatchObject({ ready: false, revision: undefined });
     expect(engine.status().lastError).toContain("broken.rego:4");
     expect(engine.evaluate(llmInput(demoAgents.customerSupport, chat))).toMatchObject({ allow: false, reasons: ["no policy bundle is loaded"] });
+  });
+
+  it("reports only the last of builds that changes overtook: a failure a newer change supersedes is not news", async () => {
+    const unwatched = new PolicyReloader({ engine, source: { kind: "directory", dir: policyDir }, workDir: join(dir.path, "unwatched"), watch: false });
+    try {
+      await unwatched.start();
+      const errors: Error[] = [];
+      unwatched.on("error", (error) => errors.push(error));
+      await writePolicyDir(policyDir, { "broken.rego": "package tollgate.authz\n\nallow if {\n" });
+      // The second request arrives while the first build runs: that build's failure is stale.
+      await Promise.all([unwatched.reload(), unwatched.reload()]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.message).toContain("broken.rego");
+      expect(engine.status().lastError).toBe(errors[0]?.message);
+    } finally {
+      await unwatched.close();
+    }
   });
 
   it("logs a failed reload when nobody listens for errors, instead of crashing", async () => {

@@ -41,7 +41,9 @@ interface ReloaderEvents {
  * more build follows the current one, so the last change always wins and opa never runs twice at
  * once. A good build is swapped in and announced with "reloaded"; a broken one leaves the last
  * good bundle in use, is recorded in the engine's status and announced with "error" (only emitted
- * when someone listens, so an unhandled "error" can never take the process down).
+ * when someone listens, so an unhandled "error" can never take the process down). A build that
+ * fails while newer changes wait is not reported: it may have caught them half-made, and the build
+ * that follows answers for them.
  */
 export class PolicyReloader extends EventEmitter<ReloaderEvents> {
   readonly #engine: PolicyEngine;
@@ -130,6 +132,10 @@ export class PolicyReloader extends EventEmitter<ReloaderEvents> {
       const status = this.#engine.status();
       outcome = { revision, loadedAt: status.loadedAt ?? new Date() };
     } catch (error) {
+      // The source changed while this build ran, so another build follows: the failure may be that
+      // change caught half-way (a file listed, then removed; one of several files updated), and
+      // only the next build's answer is worth reporting.
+      if (this.#dirty && !this.#closed) return;
       outcome = error instanceof Error ? error : new Error(String(error));
       // The engine records its own refusals; build and read failures happen before it sees anything.
       if (!(error instanceof PolicyLoadError)) this.#engine.recordLoadError(outcome);

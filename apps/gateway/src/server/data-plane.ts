@@ -1,7 +1,7 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server as HttpsServer, ServerOptions as HttpsOptions } from "node:https";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import type { Config } from "../config/schema.ts";
 import exchangeStage from "../gate/exchange-stage.ts";
 import identityStage from "../identity/identity-stage.ts";
@@ -43,11 +43,20 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     genReqId: () => crypto.randomUUID(),
     // Agents send paths such as /v1/chat/completions/ rarely, but SDKs do vary on trailing slashes.
     routerOptions: { ignoreTrailingSlash: true },
+    // A URL Fastify cannot route (bad percent-encoding, an over-long parameter) is refused before any
+    // hook runs; it still gets an exchange, so it is answered in OpenAI's format and recorded.
+    frameworkErrors: (thrown, request, untypedReply) => {
+      const reply = untypedReply as FastifyReply;
+      const exchange = app.openExchange(request as FastifyRequest, reply);
+      const error = new TollgateError("TG_ERR_BAD_REQUEST", `The request URL is malformed: ${thrown.message}`, { reason: "request.malformed_url" });
+      exchange.fail(error);
+      void reply.code(error.status).send(errorBody("openai", error, exchange.id));
+    },
   });
 
   app.register(exchangeStage);
   app.register(telemetryStage, { tracer: options.tracer, logger: options.logger });
-  app.register(identityStage);
+  app.register(identityStage, { tracer: options.tracer });
   app.register(authorizeStage, { engine: options.engine, tracer: options.tracer });
   app.register(llmPlugin, { ...options.llm, prefix: "/v1" });
 

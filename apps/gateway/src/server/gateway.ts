@@ -152,7 +152,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         check: () => {
           const current = svids.current;
           const ready = current.notAfter.getTime() > Date.now();
-          return { ready, detail: { spiffeId: current.spiffeId?.uri, notAfter: current.notAfter, trustDomains: current.bundles.trustDomains } };
+          const problem = svids.lastError;
+          return {
+            ready,
+            detail: {
+              spiffeId: current.spiffeId?.uri,
+              notAfter: current.notAfter,
+              trustDomains: current.bundles.trustDomains,
+              lastError: problem?.message,
+              lastErrorAt: problem?.at,
+            },
+          };
         },
       },
     ]);

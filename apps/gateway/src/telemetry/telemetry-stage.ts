@@ -1,4 +1,4 @@
-import { SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import { isSpanContextValid, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import type { FastifyPluginCallback } from "fastify";
 import fp from "fastify-plugin";
 import type { Exchange } from "../gate/exchange.ts";
@@ -53,7 +53,7 @@ function logExchange(logger: Logger, exchange: Exchange): void {
   logger[level](
     {
       reqId: exchange.id,
-      traceId: exchange.span?.isRecording() ? exchange.span.spanContext().traceId : undefined,
+      traceId: traceIdOf(exchange),
       protocol: exchange.protocol,
       method: exchange.method,
       path: exchange.path,
@@ -72,6 +72,17 @@ function logExchange(logger: Logger, exchange: Exchange): void {
     },
     "request",
   );
+}
+
+/**
+ * The trace the request's spans belong to. Read from the span's context, which outlives the span: the
+ * root span has already ended when the log line is written, so "is it recording?" would always say no.
+ * Without tracing the span is a no-op that keeps the caller's trace context when it sent one (so the
+ * line still joins the caller's trace) and has an invalid one otherwise (so the line has no traceId).
+ */
+function traceIdOf(exchange: Exchange): string | undefined {
+  const context = exchange.span?.spanContext();
+  return context !== undefined && isSpanContextValid(context) ? context.traceId : undefined;
 }
 
 export default fp(telemetryStage, { name: "tollgate-telemetry", dependencies: ["tollgate-exchange"], fastify: "5.x" });

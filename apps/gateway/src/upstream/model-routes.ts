@@ -68,16 +68,26 @@ export class ModelRoutes {
     if (candidates === undefined) return [];
     const { deployments, totalWeight } = candidates;
     if (deployments.length === 1 || totalWeight === 0) return [...deployments];
-    let draw = random() * totalWeight;
-    let first = 0;
-    for (let i = 0; i < deployments.length; i++) {
-      draw -= (deployments[i] as Deployment).weight;
-      if (draw < 0) {
-        first = i;
-        break;
-      }
-    }
-    const chosen = deployments[first] as Deployment;
-    return [chosen, ...deployments.filter((_, i) => i !== first)];
+    const first = drawByWeight(deployments, random() * totalWeight);
+    if (first === 0) return [...deployments];
+    return [deployments[first] as Deployment, ...deployments.filter((_, i) => i !== first)];
   }
+}
+
+/**
+ * The index whose weight band holds `draw` (0 <= draw < total weight). Falls back to the last deployment
+ * with a positive weight, so that a random source at its upper bound (or rounding) can never put a
+ * standby of weight 0 first.
+ */
+function drawByWeight(deployments: readonly Deployment[], draw: number): number {
+  let left = draw;
+  let lastWeighted = 0;
+  for (let i = 0; i < deployments.length; i++) {
+    const weight = (deployments[i] as Deployment).weight;
+    if (weight <= 0) continue;
+    lastWeighted = i;
+    left -= weight;
+    if (left < 0) return i;
+  }
+  return lastWeighted;
 }

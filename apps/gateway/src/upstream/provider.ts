@@ -1,4 +1,5 @@
 import type { LlmApi, ProviderType } from "../config/schema.ts";
+import { SecretScrubber } from "./secret-scrubber.ts";
 
 /** Where and how to send one request to a provider. */
 export interface UpstreamTarget {
@@ -32,8 +33,8 @@ export interface Provider {
   readonly genAiName: string;
   serves(api: LlmApi): boolean;
   target(request: TargetRequest): UpstreamTarget;
-  /** Strings that must never reach a caller (keys, internal hosts), for scrubbing upstream errors. */
-  readonly secrets: readonly string[];
+  /** Removes this provider's keys and internal hosts from its error texts before a caller sees them. */
+  readonly scrubber: SecretScrubber;
 }
 
 /** Splits a base URL into origin and path prefix without a trailing slash. */
@@ -42,11 +43,13 @@ export function splitBaseUrl(baseUrl: string): { origin: string; prefix: string 
   return { origin: url.origin, prefix: url.pathname.replace(/\/+$/, "") };
 }
 
-/** The secrets of a provider: its key, and its host when that is not a public provider's. */
-export function providerSecrets(apiKey: string | undefined, baseUrl: string, publicHosts: readonly string[]): string[] {
-  const secrets: string[] = [];
-  if (apiKey !== undefined && apiKey.length > 0) secrets.push(apiKey);
+/**
+ * The scrubber of a provider: its key, and where it lives when that is not a public provider's host
+ * (an internal vLLM, a private Azure resource): the base URL, the origin, host:port and host name.
+ */
+export function providerScrubber(apiKey: string | undefined, baseUrl: string, publicHosts: readonly string[]): SecretScrubber {
+  const keys = apiKey !== undefined && apiKey.length > 0 ? [apiKey] : [];
   const url = new URL(baseUrl);
-  if (!publicHosts.includes(url.hostname)) secrets.push(url.origin, url.host);
-  return secrets;
+  const hosts = publicHosts.includes(url.hostname) ? [] : [baseUrl.replace(/\/+$/, ""), url.origin, url.host, url.hostname.replace(/^\[|\]$/g, "")];
+  return new SecretScrubber({ keys, hosts });
 }

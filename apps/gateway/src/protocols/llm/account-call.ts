@@ -2,16 +2,20 @@ import { Transform, type TransformCallback } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { TollgateError } from "../../errors/tollgate-error.ts";
 import type { Deployment } from "../../upstream/model-routes.ts";
-import { startGenAiSpan } from "./gen-ai-span.ts";
+import type { Provider } from "../../upstream/provider.ts";
+import { failGenAiSpan, startGenAiSpan } from "./gen-ai-span.ts";
 import type { LlmContext } from "./llm-context.ts";
-import { abortOnClientGone, requireJson } from "./model-call.ts";
+import { abortOnClientGone, recordAttempt, requireJson } from "./model-call.ts";
 import type { LlmOperation } from "./operations.ts";
 import { forwardedHeaders } from "./passthrough-headers.ts";
 import { requestFacts, requireModel } from "./request-facts.ts";
 import { replyWithUpstream } from "./upstream-reply.ts";
 
-/** Provider object ids (file-abc, ftjob-abc, batch_abc): anything else is refused, never sent on. */
-const idPattern = /^[A-Za-z0-9_.:-]{1,256}$/;
+/**
+ * Provider object ids (file-abc, ftjob-abc, batch_abc): anything else is refused, never sent on. An id
+ * starts with a letter or digit, so "." and ".." (which a provider would resolve as a path) never pass.
+ */
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$/;
 
 /**
  * An account-level call (files, fine-tuning jobs, batches): authorized as its own action, sent to the
@@ -45,32 +49,51 @@ export async function callAccount(
     });
   }
 
-  const deployment: Deployment = {
-    provider,
-    model: "",
-    weight: 1,
-    timeoutMs: context.accountTimeoutMs,
-    idleTimeoutMs: context.accountTimeoutMs,
-  };
   const query = request.url.indexOf("?");
   const upload = operation.body === "upload";
+  // Made before the span starts: an upload refused here must not leave a span open.
+  const body = upload ? uploadBody(request, context.uploadLimit) : json?.raw;
   const span = startGenAiSpan(context.tracer, exchange, operation.api, model === "" ? undefined : model, undefined);
   const answer = await context.client
     .send({
-      plan: [deployment],
+      plan: accountPlan(context, provider),
       api: operation.api,
       method: operation.method,
-      subpath: exchange.path.slice(3),
+      subpath: classifiedSubpath(operation, params.id),
       search: query === -1 ? "" : request.url.slice(query),
       headers: forwardedHeaders(request.headers, upload),
-      body: upload ? uploadBody(request, context.uploadLimit) : json?.raw,
+      body,
       signal: abortOnClientGone(reply).signal,
+      onAttempt: recordAttempt(exchange),
     })
     .catch((error: unknown) => {
-      span.end();
+      failGenAiSpan(span, error);
       throw error;
     });
   await replyWithUpstream(reply, exchange, operation.api, answer, span);
+}
+
+const accountPlans = new WeakMap<LlmContext, readonly Deployment[]>();
+
+/** The account provider as a one-deployment plan, made once per gateway rather than per request. */
+function accountPlan(context: LlmContext, provider: Provider): readonly Deployment[] {
+  let plan = accountPlans.get(context);
+  if (plan === undefined) {
+    const timeout = context.accountTimeoutMs;
+    plan = [{ provider, model: "", weight: 1, timeoutMs: timeout, idleTimeoutMs: timeout }];
+    accountPlans.set(context, plan);
+  }
+  return plan;
+}
+
+/**
+ * The path sent upstream, made from the operation that was classified and authorized rather than from
+ * the caller's raw path, so that what reaches the provider is exactly what the policy allowed.
+ */
+function classifiedSubpath(operation: LlmOperation, id: string | undefined): string {
+  const subpath = operation.url.slice("/v1".length);
+  // idPattern admits only characters that are literal in a path segment.
+  return id === undefined ? subpath : subpath.replace(":id", id);
 }
 
 /** The raw multipart stream of an upload, cut off with a 413 past the limit. */

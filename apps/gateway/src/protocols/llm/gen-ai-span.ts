@@ -49,3 +49,14 @@ export function endGenAiSpan(span: Span, status: number, facts: ResponseFacts | 
   }
   span.end();
 }
+
+/** Ends the span of a call that got no answer to pass on (every attempt failed, or the caller left). */
+export function failGenAiSpan(span: Span, error: unknown): void {
+  if (span.isRecording()) {
+    const status = (error as { status?: unknown } | null)?.status;
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof status === "number") span.setAttribute("http.response.status_code", status);
+    span.setAttribute("error.type", typeof code === "string" ? code : "_OTHER");
+  }
+  span.end();
+}

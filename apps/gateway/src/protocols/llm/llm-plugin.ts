@@ -48,7 +48,7 @@ export const llmPlugin: FastifyPluginCallback<LlmContext> = (fastify, context, d
       `${request.method} ${request.exchange.path} is not an operation this gateway forwards.`,
       { reason: "route.unclassified" },
     );
-    sendError(request, reply, error, "openai");
+    sendError(request, reply, error, notFoundFormat(request.exchange.path));
   });
 
   for (const operation of llmOperations) {
@@ -85,4 +85,9 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: Tollgate
     .headers(error.headers ?? {})
     .header("x-request-id", exchange.id)
     .send(errorBody(format, error, exchange.id));
+}
+
+/** Anthropic's clients call paths below /v1/messages (count_tokens, batches): answer them in their format. */
+function notFoundFormat(path: string): ErrorFormat {
+  return path === "/v1/messages" || path.startsWith("/v1/messages/") ? "anthropic" : "openai";
 }

@@ -1,12 +1,14 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { TollgateError } from "../../errors/tollgate-error.ts";
+import type { Exchange } from "../../gate/exchange.ts";
 import type { Deployment } from "../../upstream/model-routes.ts";
-import type { LlmContext } from "./llm-context.ts";
+import { deploymentBody } from "./deployment-body.ts";
+import { failGenAiSpan, startGenAiSpan } from "./gen-ai-span.ts";
 import { isJsonBody, type JsonBody } from "./json-body.ts";
+import type { LlmContext } from "./llm-context.ts";
 import type { LlmOperation } from "./operations.ts";
 import { forwardedHeaders } from "./passthrough-headers.ts";
-import { outputCapField, requestFacts, requireModel } from "./request-facts.ts";
-import { startGenAiSpan } from "./gen-ai-span.ts";
+import { requestedOutputCap, requestFacts, requireModel } from "./request-facts.ts";
 import { replyWithUpstream } from "./upstream-reply.ts";
 
 /**
@@ -45,22 +47,22 @@ export async function callModel(
   }
 
   const cap = decision.obligations.max_output_tokens;
-  const capField = outputCapField(operation.api, body.json);
-  const span = startGenAiSpan(context.tracer, exchange, operation.api, model, capField && body.json[capField]);
+  const span = startGenAiSpan(context.tracer, exchange, operation.api, model, requestedOutputCap(operation.api, body.json));
   const abort = abortOnClientGone(reply);
   const answer = await context.client
     .send({
       plan,
       api: operation.api,
       method: operation.method,
-      subpath: operation.url.slice(3),
+      subpath: operation.url.slice("/v1".length),
       search: "",
       headers: forwardedHeaders(request.headers, false),
-      body: bodyFor(body, model, capField, typeof cap === "number" ? cap : undefined),
+      body: deploymentBody(body, model, operation.api, typeof cap === "number" ? cap : undefined),
       signal: abort.signal,
+      onAttempt: recordAttempt(exchange),
     })
     .catch((error: unknown) => {
-      span.end();
+      failGenAiSpan(span, error);
       throw error;
     });
   await replyWithUpstream(reply, exchange, operation.api, answer, span);
@@ -76,35 +78,28 @@ export function requireJson(body: unknown): JsonBody {
 }
 
 /**
- * The bytes to send to a deployment: the caller's own, unless the deployment knows the model by
- * another name or the policy capped the output, in which case the body is rewritten (once per
- * distinct model name).
+ * Keeps the exchange's upstream record current attempt by attempt, so that a request that fails on
+ * every attempt still logs (and audits) where it went and how often it was tried.
  */
-function bodyFor(
-  body: JsonBody,
-  model: string,
-  capField: string | undefined,
-  cap: number | undefined,
-): Buffer | ((deployment: Deployment) => Buffer) {
-  const requested = capField === undefined ? undefined : body.json[capField];
-  const mustCap = cap !== undefined && capField !== undefined && !(typeof requested === "number" && requested <= cap);
-  const anyAlias = (d: Deployment) => d.model !== model;
-  if (!mustCap) {
-    return (deployment: Deployment) => (anyAlias(deployment) ? rewrite(body, deployment.model, undefined, undefined) : body.raw);
-  }
-  return (deployment: Deployment) => rewrite(body, deployment.model, capField, cap);
-}
-
-function rewrite(body: JsonBody, model: string, capField: string | undefined, cap: number | undefined): Buffer {
-  const json: Record<string, unknown> = { ...body.json, model };
-  if (capField !== undefined && cap !== undefined) json[capField] = cap;
-  return Buffer.from(JSON.stringify(json));
+export function recordAttempt(exchange: Exchange): (deployment: Deployment, attempt: number) => void {
+  return (deployment, attempt) => {
+    exchange.upstream = {
+      provider: deployment.provider.name,
+      attempts: attempt,
+      ...(deployment.model === "" ? {} : { model: deployment.model }),
+    };
+  };
 }
 
 /** Aborts the upstream request when the caller goes away before its response is complete. */
 export function abortOnClientGone(reply: FastifyReply): AbortController {
   const controller = new AbortController();
   const response = reply.raw;
+  // The caller may already be gone (it left while its body was being read): nobody to call for.
+  if (response.destroyed && !response.writableFinished) {
+    controller.abort();
+    return controller;
+  }
   response.once("close", () => {
     if (!response.writableFinished) controller.abort();
   });

@@ -17,8 +17,12 @@ export function forwardedHeaders(headers: IncomingHttpHeaders, withBodyLength: b
   return out;
 }
 
-/** Response headers passed back to the agent; the provider's rate-limit and account headers are not. */
-const returnedResponseHeaders = ["content-type", "content-disposition", "openai-processing-ms"] as const;
+/**
+ * Response headers passed back to the agent; the provider's rate-limit and account headers are not.
+ * The body passes through as its bytes came, so its content-encoding must come along (the gateway asks
+ * for identity, but a provider may encode anyway).
+ */
+const returnedResponseHeaders = ["content-type", "content-encoding", "content-disposition", "openai-processing-ms"] as const;
 const returnedWhenError = ["retry-after", "retry-after-ms"] as const;
 
 export function returnedHeaders(

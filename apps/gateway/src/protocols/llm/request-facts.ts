@@ -2,18 +2,37 @@ import type { LlmApi } from "../../config/schema.ts";
 import { TollgateError } from "../../errors/tollgate-error.ts";
 import type { RequestFacts } from "../../policy/authorize-stage.ts";
 
-/** The body field that caps a response's output tokens, per client API. */
-export function outputCapField(api: LlmApi, json: Record<string, unknown>): string | undefined {
+/**
+ * The body fields that cap a response's output tokens, per client API, the one to set first. Chat has
+ * two: `max_completion_tokens` (current) and `max_tokens` (deprecated, still read by many servers), so
+ * a cap must hold for both or a caller could slip a large value past it in the other field.
+ */
+export function outputCapFields(api: LlmApi): readonly string[] {
   switch (api) {
     case "chat":
-      return json.max_completion_tokens !== undefined || json.max_tokens === undefined ? "max_completion_tokens" : "max_tokens";
+      return chatCapFields;
     case "responses":
-      return "max_output_tokens";
+      return responsesCapFields;
     case "messages":
-      return "max_tokens";
+      return messagesCapFields;
     default:
-      return undefined;
+      return noCapFields;
   }
+}
+
+const chatCapFields = ["max_completion_tokens", "max_tokens"] as const;
+const responsesCapFields = ["max_output_tokens"] as const;
+const messagesCapFields = ["max_tokens"] as const;
+const noCapFields = [] as const;
+
+/** The largest output cap a body asks for (the worst case the policy and budgets must see), if any. */
+export function requestedOutputCap(api: LlmApi, json: Record<string, unknown>): number | undefined {
+  let largest: number | undefined;
+  for (const field of outputCapFields(api)) {
+    const value = json[field];
+    if (typeof value === "number" && Number.isFinite(value) && (largest === undefined || value > largest)) largest = value;
+  }
+  return largest;
 }
 
 /** The model a body names; a missing or mistyped model is the caller's error, said in its words. */
@@ -36,9 +55,8 @@ export function requestFacts(api: LlmApi, json: Record<string, unknown> | undefi
   if (json === undefined) return {};
   const facts: RequestFacts = {};
   if (typeof json.stream === "boolean") facts.stream = json.stream;
-  const capField = outputCapField(api, json);
-  const cap = capField === undefined ? undefined : json[capField];
-  if (typeof cap === "number") facts.max_tokens = cap;
+  const cap = requestedOutputCap(api, json);
+  if (cap !== undefined) facts.max_tokens = cap;
   if (api === "batches") {
     if (typeof json.endpoint === "string") facts.endpoint = json.endpoint;
     if (typeof json.completion_window === "string") facts.completion_window = json.completion_window;

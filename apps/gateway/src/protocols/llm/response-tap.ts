@@ -2,10 +2,21 @@ import { Transform, type TransformCallback } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import type { LlmApi } from "../../config/schema.ts";
+import { factsFromHeadAndTail } from "./large-json-facts.ts";
 import { eventMayCarryFacts, factsFromJson, foldEvent, type ResponseFacts } from "./usage.ts";
 
-/** JSON bodies larger than this are passed on without being parsed for usage. */
-const maxParsedJson = 32 * 1024 * 1024;
+/** JSON bodies up to this size are kept and parsed whole at their end. */
+const maxParsedJson = 1024 * 1024;
+/** Of larger ones, only this much of the start and of the end is kept, where the facts are. */
+const keptEnds = 64 * 1024;
+/** The APIs whose responses report usage. */
+const modelApis: ReadonlySet<LlmApi> = new Set(["chat", "responses", "embeddings", "messages"]);
+/**
+ * The most of one SSE event (or one unterminated line) the parser may hold: a provider that never ends
+ * a line must not make the gateway buffer without end. Past it, facts are no longer read; the bytes
+ * still pass through unchanged.
+ */
+const maxBufferedEvent = 4 * 1024 * 1024;
 
 /**
  * Passes a response body through unchanged, byte for byte, while reading what the gateway needs from
@@ -17,19 +28,32 @@ const maxParsedJson = 32 * 1024 * 1024;
 export class ResponseTap extends Transform {
   readonly facts: ResponseFacts = {};
   private readonly api: LlmApi;
-  private readonly parser: EventSourceParser | undefined;
+  private parser: EventSourceParser | undefined;
   private readonly decoder: StringDecoder | undefined;
+  private readonly isEventStream: boolean;
+  /** A JSON body while it is small enough to keep whole. */
   private chunks: Buffer[] | undefined;
   private size = 0;
+  /** A large JSON body's first and (latest) last bytes. */
+  private head: Buffer | undefined;
+  private tail: Buffer[] = [];
+  private tailSize = 0;
+  private readonly isJson: boolean;
   private readonly onDone: (facts: ResponseFacts) => void;
 
   constructor(api: LlmApi, contentType: string | undefined, onDone: (facts: ResponseFacts) => void) {
     super();
     this.api = api;
     this.onDone = onDone;
-    if (contentType?.startsWith("text/event-stream")) {
+    const type = contentType?.trimStart().toLowerCase();
+    this.isEventStream = type?.startsWith("text/event-stream") === true;
+    // Account APIs (files, batches, fine-tuning) carry no usage of their own: a batch's output file
+    // is full of other requests' usage objects, which must not be read as this one's.
+    const readsFacts = modelApis.has(api);
+    if (this.isEventStream && readsFacts) {
       this.decoder = new StringDecoder("utf8");
       this.parser = createParser({
+        maxBufferSize: maxBufferedEvent,
         onEvent: (message) => {
           if (!eventMayCarryFacts(this.api, message.event, message.data)) return;
           try {
@@ -38,19 +62,31 @@ export class ResponseTap extends Transform {
             // An event that is not JSON carries no facts; the caller still gets it unchanged.
           }
         },
+        onError: (error) => {
+          // Only an oversized event ends the parsing; other parse errors concern one line.
+          if (error.type === "max-buffer-size-exceeded") this.parser = undefined;
+        },
       });
-    } else if (contentType?.includes("json")) {
-      this.chunks = [];
     }
+    this.isJson = readsFacts && !this.isEventStream && type?.includes("json") === true;
+    if (this.isJson) this.chunks = [];
+  }
+
+  /** Whether the body is a server-sent event stream. */
+  get streaming(): boolean {
+    return this.isEventStream;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.parser !== undefined && this.decoder !== undefined) {
-      this.parser.feed(this.decoder.write(chunk));
-    } else if (this.chunks !== undefined) {
-      this.size += chunk.length;
-      if (this.size <= maxParsedJson) this.chunks.push(chunk);
-      else this.chunks = undefined;
+      try {
+        this.parser.feed(this.decoder.write(chunk));
+      } catch {
+        // A terminated parser throws: stop reading facts, never stop the stream.
+        this.parser = undefined;
+      }
+    } else if (this.isJson) {
+      this.keepJson(chunk);
     }
     callback(null, chunk);
   }
@@ -63,8 +99,35 @@ export class ResponseTap extends Transform {
         // Not JSON after all: nothing to read, the body was passed on as it was.
       }
       this.chunks = undefined;
+    } else if (this.head !== undefined) {
+      const tail = Buffer.concat(this.tail);
+      Object.assign(this.facts, factsFromHeadAndTail(this.api, this.head.toString("utf8"), tail.subarray(Math.max(0, tail.length - keptEnds)).toString("utf8")));
+      this.head = undefined;
+      this.tail = [];
     }
     this.onDone(this.facts);
     callback();
+  }
+
+  /** Keeps a JSON body whole while it is small; past that, only its first and last bytes. */
+  private keepJson(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.chunks !== undefined) {
+      this.chunks.push(chunk);
+      if (this.size <= maxParsedJson) return;
+      const whole = Buffer.concat(this.chunks);
+      this.chunks = undefined;
+      // Copies, so that the megabyte kept so far can be let go.
+      this.head = Buffer.from(whole.subarray(0, keptEnds));
+      this.tail = [Buffer.from(whole.subarray(whole.length - keptEnds))];
+      this.tailSize = keptEnds;
+      return;
+    }
+    this.tail.push(chunk);
+    this.tailSize += chunk.length;
+    // Drop whole chunks from the front while what is left still covers the kept end.
+    while (this.tail.length > 1 && this.tailSize - (this.tail[0] as Buffer).length >= keptEnds) {
+      this.tailSize -= (this.tail.shift() as Buffer).length;
+    }
   }
 }

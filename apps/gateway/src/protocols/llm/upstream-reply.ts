@@ -4,21 +4,17 @@ import type { FastifyReply } from "fastify";
 import type { LlmApi } from "../../config/schema.ts";
 import { TollgateError } from "../../errors/tollgate-error.ts";
 import type { Exchange } from "../../gate/exchange.ts";
-import { scrubSecrets } from "../../upstream/secret-scrubber.ts";
-import type { UpstreamAnswer } from "../../upstream/upstream-client.ts";
+import type { ErrorAnswer, UpstreamAnswer } from "../../upstream/upstream-client.ts";
 import { endGenAiSpan, recordDeployment } from "./gen-ai-span.ts";
 import { returnedHeaders } from "./passthrough-headers.ts";
 import { ResponseTap } from "./response-tap.ts";
-
-/** The most of an upstream error body that is read (and scrubbed) before being passed on. */
-const maxErrorBody = 64 * 1024;
 
 /**
  * Answers the caller with what the upstream answered. A success streams through unchanged (SSE stays
  * SSE, with backpressure: a slow caller slows the read from the provider) while usage is read off it.
  * An error is passed on with the provider's status and body, scrubbed of credentials and internal
  * hosts, except the provider refusing the gateway's own credentials, which is the operator's problem,
- * not the agent's, and becomes a 502.
+ * not the agent's, and becomes a 502, as does an answer that is neither a success nor an error.
  */
 export async function replyWithUpstream(
   reply: FastifyReply,
@@ -27,33 +23,40 @@ export async function replyWithUpstream(
   answer: UpstreamAnswer,
   span: Span,
 ): Promise<void> {
-  const { response, deployment, attempts } = answer;
+  const { deployment, attempts, status } = answer;
   recordDeployment(span, deployment, attempts);
   exchange.upstream = { provider: deployment.provider.name, attempts, ...(deployment.model ? { model: deployment.model } : {}) };
-  const status = response.statusCode;
+  if (!answer.ok) return replyWithError(reply, exchange, answer, span);
 
-  if (status >= 200 && status < 300) {
-    const contentType = headerValue(response.headers["content-type"]);
-    const tap = new ResponseTap(api, contentType, (facts) => {
-      if (facts.usage !== undefined) exchange.usage = facts.usage;
-      endGenAiSpan(span, status, facts);
-    });
-    const headers = returnedHeaders(response.headers, false);
-    if (contentType?.startsWith("text/event-stream")) {
-      headers["cache-control"] = "no-cache";
-      headers["x-accel-buffering"] = "no";
-    }
-    pipeline(response.body, tap, (error) => {
-      if (error !== undefined && error !== null && !reply.raw.destroyed) {
-        exchange.outcome = "upstream_error";
-        span.end();
-      }
-    });
-    return reply.code(status).headers(headers).send(tap);
+  let spanOpen = true;
+  const endSpan = (facts: Parameters<typeof endGenAiSpan>[2]) => {
+    if (!spanOpen) return;
+    spanOpen = false;
+    endGenAiSpan(span, status, facts);
+  };
+  const contentType = headerValue(answer.headers["content-type"]);
+  const tap = new ResponseTap(api, contentType, (facts) => {
+    if (facts.usage !== undefined) exchange.usage = facts.usage;
+    endSpan(facts);
+  });
+  const headers = returnedHeaders(answer.headers, false);
+  if (tap.streaming) {
+    headers["cache-control"] = "no-cache";
+    headers["x-accel-buffering"] = "no";
   }
+  pipeline(answer.body, tap, (error) => {
+    if (error === undefined || error === null) return;
+    // Either the caller left (the reply destroyed the tap: a premature close), or the provider failed
+    // mid-body (a reset, an idle timeout), which is the provider's failure, not the caller's leaving.
+    if ((error as { code?: unknown }).code !== "ERR_STREAM_PREMATURE_CLOSE") exchange.outcome = "upstream_error";
+    endSpan(undefined);
+  });
+  return reply.code(status).headers(headers).send(tap);
+}
 
+function replyWithError(reply: FastifyReply, exchange: Exchange, answer: ErrorAnswer, span: Span): FastifyReply {
+  const { deployment, status } = answer;
   exchange.outcome = "upstream_error";
-  const body = await readBounded(response.body);
   endGenAiSpan(span, status, undefined);
   if (status === 401 || status === 403) {
     throw new TollgateError(
@@ -62,25 +65,16 @@ export async function replyWithUpstream(
       { reason: "upstream.credentials_rejected" },
     );
   }
+  if (status < 400) {
+    // A redirect or another non-final answer: its location would be the provider's, and no SDK follows it.
+    throw new TollgateError("TG_ERR_UPSTREAM_FAILED", `The provider "${deployment.provider.name}" gave an unexpected answer (HTTP ${status}).`, {
+      reason: "upstream.unexpected_status",
+    });
+  }
   return reply
     .code(status)
-    .headers(returnedHeaders(response.headers, true))
-    .send(scrubSecrets(body.toString("utf8"), deployment.provider.secrets));
-}
-
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxErrorBody) {
-      chunks.push(chunk.subarray(0, chunk.length - (size - maxErrorBody)));
-      body.destroy();
-      break;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+    .headers(returnedHeaders(answer.headers, true))
+    .send(deployment.provider.scrubber.scrub(answer.body.toString("utf8")));
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

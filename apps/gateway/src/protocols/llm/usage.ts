@@ -66,6 +66,8 @@ export function factsFromJson(api: LlmApi, body: unknown): ResponseFacts {
   return facts;
 }
 
+const chatFactMarker = /"usage":\s*\{|"finish_reason":\s*"/;
+
 /**
  * Cheap pre-check on a raw SSE `data` field, so that only the few events that can carry facts are
  * parsed: a chat stream sends hundreds of deltas and one usage chunk.
@@ -73,7 +75,8 @@ export function factsFromJson(api: LlmApi, body: unknown): ResponseFacts {
 export function eventMayCarryFacts(api: LlmApi, event: string | undefined, data: string): boolean {
   switch (api) {
     case "chat":
-      return data.includes('"usage":{') || data.includes('"finish_reason":"') || data.includes('"usage": {');
+      // Servers differ on spacing ("usage":{ from OpenAI, "usage": { from Python servers such as vLLM).
+      return chatFactMarker.test(data);
     case "responses":
       return event === "response.completed" || event === "response.incomplete" || event === "response.failed" || event === "response.created";
     case "messages":

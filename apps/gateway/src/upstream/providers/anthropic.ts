@@ -1,5 +1,5 @@
 import type { LlmApi, ProviderConfig } from "../../config/schema.ts";
-import { type Provider, providerSecrets, splitBaseUrl } from "../provider.ts";
+import { type Provider, providerScrubber, splitBaseUrl } from "../provider.ts";
 
 const anthropicApis: readonly LlmApi[] = ["messages", "chat", "models"];
 
@@ -29,6 +29,6 @@ export function anthropicProvider(name: string, config: ProviderConfig): Provide
       path: `${prefix}${subpath}${search}`,
       headers: api === "chat" ? compat : native,
     }),
-    secrets: providerSecrets(config.api_key, baseUrl, ["api.anthropic.com"]),
+    scrubber: providerScrubber(config.api_key, baseUrl, ["api.anthropic.com"]),
   };
 }

@@ -1,5 +1,5 @@
 import type { LlmApi, ProviderConfig } from "../../config/schema.ts";
-import { type Provider, providerSecrets, splitBaseUrl } from "../provider.ts";
+import { type Provider, providerScrubber, splitBaseUrl } from "../provider.ts";
 
 const azureApis: readonly LlmApi[] = ["chat", "responses", "embeddings", "files", "fine_tuning", "batches"];
 
@@ -33,6 +33,6 @@ export function azureOpenaiProvider(name: string, config: ProviderConfig): Provi
         : `${prefix}/openai`;
       return { origin, path: `${base}${subpath}?${query.toString()}`, headers };
     },
-    secrets: providerSecrets(config.api_key, baseUrl, []),
+    scrubber: providerScrubber(config.api_key, baseUrl, []),
   };
 }

@@ -1,5 +1,5 @@
 import type { LlmApi, ProviderConfig } from "../../config/schema.ts";
-import { type Provider, providerSecrets, splitBaseUrl } from "../provider.ts";
+import { type Provider, providerScrubber, splitBaseUrl } from "../provider.ts";
 
 const defaultApis: readonly LlmApi[] = ["chat", "embeddings", "models"];
 
@@ -16,7 +16,10 @@ export function openaiCompatibleProvider(name: string, config: ProviderConfig): 
   const messages: Record<string, string> = { ...config.headers, "anthropic-version": "2023-06-01" };
   if (config.api_key) {
     bearer.authorization = `Bearer ${config.api_key}`;
+    // Servers that speak Messages beside OpenAI's API differ on where they look for the key (vLLM reads
+    // the bearer token, Anthropic-style proxies x-api-key): the gateway's own key goes in both.
     messages["x-api-key"] = config.api_key;
+    messages.authorization = `Bearer ${config.api_key}`;
   }
   return {
     name,
@@ -28,6 +31,6 @@ export function openaiCompatibleProvider(name: string, config: ProviderConfig): 
       path: `${prefix}${subpath}${search}`,
       headers: api === "messages" ? messages : bearer,
     }),
-    secrets: providerSecrets(config.api_key, baseUrl, []),
+    scrubber: providerScrubber(config.api_key, baseUrl, []),
   };
 }

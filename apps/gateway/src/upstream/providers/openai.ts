@@ -1,5 +1,5 @@
 import type { LlmApi, ProviderConfig } from "../../config/schema.ts";
-import { type Provider, providerSecrets, splitBaseUrl } from "../provider.ts";
+import { type Provider, providerScrubber, splitBaseUrl } from "../provider.ts";
 
 const openaiApis: readonly LlmApi[] = ["chat", "responses", "embeddings", "models", "files", "fine_tuning", "batches"];
 
@@ -18,6 +18,6 @@ export function openaiProvider(name: string, config: ProviderConfig): Provider {
     genAiName: "openai",
     serves: (api) => apis.has(api),
     target: ({ subpath, search }) => ({ origin, path: `${prefix}${subpath}${search}`, headers }),
-    secrets: providerSecrets(config.api_key, baseUrl, ["api.openai.com"]),
+    scrubber: providerScrubber(config.api_key, baseUrl, ["api.openai.com"]),
   };
 }
