@@ -14,15 +14,18 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
-import { freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "./support/processes.ts";
+import { connectionPool, newConnectionLatencies, type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
+import type { Agent } from "undici";
+import { cpuTimeMs, freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "./support/processes.ts";
 
-const rates = (process.env.LOADTEST_RATES ?? "100,400,800").split(",").map(Number);
+const rates = (process.env.LOADTEST_RATES ?? "100,200,400").split(",").map(Number);
 const seconds = Number(process.env.LOADTEST_SECONDS ?? 8);
 const rounds = Number(process.env.LOADTEST_ROUNDS ?? 2);
 const apiKey = "sk-loadtest-upstream";
 
 interface Figures {
+  /** CPU milliseconds the gateway process (or, direct, the upstream process) spent per request. */
+  cpuPerRequest: number;
   p50: number;
   p90: number;
   p99: number;
@@ -69,6 +72,8 @@ telemetry:
 `;
   await writeFile(join(work, "tollgate.yaml"), config);
   const gateway = await startGatewayProcess(join(work, "tollgate.yaml"), `http://127.0.0.1:${healthPort}`, work);
+  const gatewayPid = gateway.process.pid as number;
+  const upstreamPid = upstream.process.pid as number;
   const tls = {
     ca: await readFile(join(work, "pki/ca.pem")),
     cert: await readFile(join(work, "pki/customer-support.pem")),
@@ -83,10 +88,11 @@ telemetry:
   try {
     console.log(`Tollgate LLM latency benchmark: open loop at fixed rates, ${seconds}s per measurement, ${rounds} interleaved rounds`);
     console.log(`node ${process.version}, upstream: demo provider (own process), gateway: tollgate serve (own process)\n`);
-    // Warm up both paths (JIT, connection pools, policy caches) before measuring.
-    for (const name of ["direct", "gateway"] as const) await measure(target(name, false), 200, 3);
+    // One keep-alive pool per path, as an agent's SDK keeps, warmed up (JIT, pools, caches) first.
+    const pools = { direct: connectionPool(target("direct", false)), gateway: connectionPool(target("gateway", false)) };
+    for (const name of ["direct", "gateway"] as const) await measure(target(name, false), Math.max(...rates), 3, pools[name], upstreamPid);
 
-    const header = "scenario        rate/s   path      p50 ms   p90 ms   p99 ms    rps   errors";
+    const header = "scenario        rate/s   path      p50 ms   p90 ms   p99 ms    rps   errors   cpu ms/req";
     console.log(header);
     console.log("-".repeat(header.length));
     const summary: string[] = [];
@@ -94,23 +100,31 @@ telemetry:
       for (const rate of rates) {
         const results: Record<"direct" | "gateway", Figures[]> = { direct: [], gateway: [] };
         for (let round = 0; round < rounds; round++) {
-          for (const name of ["direct", "gateway"] as const) results[name].push(await measure(target(name, stream), rate, seconds));
+          for (const name of ["direct", "gateway"] as const) results[name].push(await measure(target(name, stream), rate, seconds, pools[name], name === "gateway" ? gatewayPid : upstreamPid));
         }
         const direct = median(results.direct);
         const viaGateway = median(results.gateway);
         const scenario = stream ? "chat (SSE)" : "chat (JSON)";
         for (const [name, f] of [["direct", direct], ["gateway", viaGateway]] as const) {
           console.log(
-            `${scenario.padEnd(15)} ${String(rate).padStart(6)}   ${name.padEnd(8)} ${fmt(f.p50)} ${fmt(f.p90)} ${fmt(f.p99)} ${String(Math.round(f.rps)).padStart(6)} ${String(f.errors).padStart(8)}`,
+            `${scenario.padEnd(15)} ${String(rate).padStart(6)}   ${name.padEnd(8)} ${fmt(f.p50)} ${fmt(f.p90)} ${fmt(f.p99)} ${String(Math.round(f.rps)).padStart(6)} ${String(f.errors).padStart(8)} ${fmt(f.cpuPerRequest)} (${name === "direct" ? "upstream" : "gateway"})`,
           );
         }
         summary.push(
-          `${scenario.padEnd(15)} ${String(rate).padStart(6)}   added p50 ${fmt(viaGateway.p50 - direct.p50)} ms   added p99 ${fmt(viaGateway.p99 - direct.p99)} ms   p50 ratio ${(viaGateway.p50 / Math.max(direct.p50, 0.001)).toFixed(2)}x`,
+          `${scenario.padEnd(15)} ${String(rate).padStart(6)}   added p50 ${fmt(viaGateway.p50 - direct.p50)} ms   added p99 ${fmt(viaGateway.p99 - direct.p99)} ms   p50 ratio ${(viaGateway.p50 / Math.max(direct.p50, 0.001)).toFixed(2)}x   gateway CPU ${fmt(viaGateway.cpuPerRequest)} ms/req`,
         );
       }
     }
     console.log("\nLatency added by the gateway (median of rounds):");
     for (const line of summary) console.log(line);
+
+    // A new connection costs a TLS handshake with client certificate and one SVID verification.
+    const fresh = { direct: await newConnectionLatencies(target("direct", false), 50), gateway: await newConnectionLatencies(target("gateway", false), 50) };
+    console.log("\nFirst request on a new connection (50 sequential connections):");
+    for (const name of ["direct", "gateway"] as const) {
+      console.log(`${name.padEnd(8)} p50 ${fmt(percentile(fresh[name], 50))} ms   p99 ${fmt(percentile(fresh[name], 99))} ms`);
+    }
+    await Promise.all(Object.values(pools).map((pool: Agent) => pool.close()));
   } finally {
     await gateway.stop();
     await upstream.stop();
@@ -118,9 +132,11 @@ telemetry:
   }
 }
 
-async function measure(target: OpenLoopTarget, rate: number, duration: number): Promise<Figures> {
-  const result = await runOpenLoop(target, rate, duration * 1000);
+async function measure(target: OpenLoopTarget, rate: number, duration: number, pool: Agent, pid: number): Promise<Figures> {
+  const cpuBefore = cpuTimeMs(pid);
+  const result = await runOpenLoop(target, rate, duration * 1000, pool);
   return {
+    cpuPerRequest: (cpuTimeMs(pid) - cpuBefore) / result.latencies.length,
     p50: percentile(result.latencies, 50),
     p90: percentile(result.latencies, 90),
     p99: percentile(result.latencies, 99),
@@ -134,7 +150,7 @@ function median(list: Figures[]): Figures {
     const sorted = list.map((f) => f[key]).sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)] ?? 0;
   };
-  return { p50: pick("p50"), p90: pick("p90"), p99: pick("p99"), rps: pick("rps"), errors: pick("errors") };
+  return { cpuPerRequest: pick("cpuPerRequest"), p50: pick("p50"), p90: pick("p90"), p99: pick("p99"), rps: pick("rps"), errors: pick("errors") };
 }
 
 function fmt(ms: number): string {

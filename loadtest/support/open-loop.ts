@@ -24,12 +24,15 @@ export interface OpenLoopResult {
   achievedRate: number;
 }
 
-export async function runOpenLoop(target: OpenLoopTarget, rate: number, durationMs: number, connections = 64): Promise<OpenLoopResult> {
-  const dispatcher = new Agent({
-    connections,
-    pipelining: 1,
-    ...(target.tls === undefined ? {} : { connect: target.tls }),
-  });
+/**
+ * A keep-alive connection pool for a target, as an agent's SDK keeps one. Reuse it across runs so
+ * that measurements see steady state, not the TLS handshakes of a cold pool.
+ */
+export function connectionPool(target: OpenLoopTarget, connections = 64): Agent {
+  return new Agent({ connections, pipelining: 1, ...(target.tls === undefined ? {} : { connect: target.tls }) });
+}
+
+export async function runOpenLoop(target: OpenLoopTarget, rate: number, durationMs: number, dispatcher: Dispatcher): Promise<OpenLoopResult> {
   const total = Math.max(1, Math.round((rate * durationMs) / 1000));
   const latencies = new Float64Array(total);
   let done = 0;
@@ -62,7 +65,6 @@ export async function runOpenLoop(target: OpenLoopTarget, rate: number, duration
   }
   await Promise.all(pending);
   const elapsed = performance.now() - start;
-  await dispatcher.close();
   latencies.sort();
   return { latencies, errors, achievedRate: (done * 1000) / elapsed };
 }
@@ -85,4 +87,17 @@ export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index] ?? Number.NaN;
+}
+
+/** Milliseconds for each of `count` requests made on a brand-new connection (handshake included). */
+export async function newConnectionLatencies(target: OpenLoopTarget, count: number): Promise<Float64Array> {
+  const latencies = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const pool = connectionPool(target, 1);
+    const start = performance.now();
+    await send(pool, target);
+    latencies[i] = performance.now() - start;
+    await pool.destroy();
+  }
+  return latencies.sort();
 }

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 export const repoRoot = join(import.meta.dirname, "..", "..");
@@ -74,4 +75,16 @@ async function probe(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * CPU time (user + system) a process has used so far, in milliseconds, from /proc (Linux). Less noisy
+ * than latency on a shared machine: it is what the gateway costs, whatever else runs.
+ */
+export function cpuTimeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks * 10; // USER_HZ is 100 on Linux
 }

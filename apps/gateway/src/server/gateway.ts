@@ -4,14 +4,14 @@ import type { Server as TlsServer } from "node:tls";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { FastifyInstance } from "fastify";
 import { llmApis, type Config } from "../config/schema.ts";
-import { type DemoProvider, startDemoProvider } from "../demo/demo-provider.ts";
+import type { DemoProvider } from "../demo/demo-provider.ts";
 import { ensureQuickstartPki, type QuickstartPkiResult } from "../identity/quickstart-pki.ts";
 import { parseSpiffeId } from "../identity/spiffe-id.ts";
 import { SvidFileSource } from "../identity/svid-files.ts";
 import { attachConnectionIdentity, type ConnectionIdentityTracker, tlsSecureContextOptions, tlsServerOptions } from "../identity/tls-identity.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { PolicyReloader } from "../policy/policy-reloader.ts";
-import { createLogger, type Logger } from "../telemetry/logger.ts";
+import { createLogger, flushLogger, type Logger } from "../telemetry/logger.ts";
 import { createTracing, type Tracing } from "../telemetry/tracing.ts";
 import { ModelRoutes } from "../upstream/model-routes.ts";
 import type { Provider } from "../upstream/provider.ts";
@@ -60,6 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const closers: Array<() => Promise<unknown> | unknown> = [() => tracing.shutdown()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
+    await flushLogger(logger);
   };
 
   try {
@@ -194,6 +195,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 /** The demo provider on a loopback port, with a fresh key the gateway alone knows. */
 async function startDemo(): Promise<{ instance: DemoProvider; provider: Provider }> {
   const apiKey = `demo-${randomBytes(18).toString("base64url")}`;
+  // Loaded only when asked for: the demo provider brings a tokenizer's tables a production gateway does not need.
+  const { startDemoProvider } = await import("../demo/demo-provider.ts");
   const instance = await startDemoProvider({ apiKey, anthropicApiKey: apiKey });
   const provider = createProvider("demo", {
     type: "openai-compatible",

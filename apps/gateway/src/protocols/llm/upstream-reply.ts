@@ -1,4 +1,3 @@
-import { pipeline } from "node:stream";
 import type { Span } from "@opentelemetry/api";
 import type { FastifyReply } from "fastify";
 import type { LlmApi } from "../../config/schema.ts";
@@ -44,13 +43,23 @@ export async function replyWithUpstream(
     headers["cache-control"] = "no-cache";
     headers["x-accel-buffering"] = "no";
   }
-  pipeline(answer.body, tap, (error) => {
-    if (error === undefined || error === null) return;
-    // Either the caller left (the reply destroyed the tap: a premature close), or the provider failed
-    // mid-body (a reset, an idle timeout), which is the provider's failure, not the caller's leaving.
-    if ((error as { code?: unknown }).code !== "ERR_STREAM_PREMATURE_CLOSE") exchange.outcome = "upstream_error";
+  // Wired by hand rather than with stream.pipeline, which allocates an AbortController (and a
+  // DOMException when done) per request. Both ways of ending early are covered:
+  const body = answer.body;
+  body.once("error", (error) => {
+    // The provider failed mid-body (a reset, an idle timeout): its failure, not the caller's leaving.
+    exchange.outcome = "upstream_error";
     endSpan(undefined);
+    tap.destroy(error);
   });
+  tap.once("close", () => {
+    // The caller left (the reply destroyed the tap): stop reading, which aborts the upstream request.
+    if (!body.destroyed && !body.readableEnded) {
+      endSpan(undefined);
+      body.destroy();
+    }
+  });
+  body.pipe(tap);
   return reply.code(status).headers(headers).send(tap);
 }
 
