@@ -1,9 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration, parseDuration } from "../config/duration.ts";
 import { createCa, issueSvid, loadCa, type DevCa } from "../identity/dev-ca.ts";
-import { certificateKeyFiles, writeCertificateAndKey } from "../identity/pem-files.ts";
+import { certificateKeyFiles, readIfPresent, writeCertificateAndKey } from "../identity/pem-files.ts";
 import { isRootPath, parseSpiffeId, parseTrustDomain, SpiffeIdError } from "../identity/spiffe-id.ts";
 
 /**
@@ -52,14 +51,6 @@ function positiveDuration(text: string | undefined, fallback: number, option: st
   return milliseconds;
 }
 
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
 
 /** The CA in `caDir`, or undefined when it has none; a CA that cannot be read is an error, never overwritten. */
 async function existingCa(caDir: string): Promise<DevCa | undefined> {

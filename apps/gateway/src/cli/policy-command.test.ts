@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyShippedPolicies, scratchDir, writePolicyDir } from "../policy/test-fixtures.ts";
+import { copyShippedPolicies, designExampleInput, scratchDir, writePolicyDir } from "../policy/test-fixtures.ts";
 import { runPolicyCommand } from "./policy-command.ts";
 
 interface Ran {
@@ -12,16 +12,7 @@ interface Ran {
   stderr: string;
 }
 
-const designExample = {
-  source: "spiffe://ai.company.org/agent/customer-support/v2",
-  target: "spiffe://ai.company.org/service/llm-proxy",
-  method: "POST",
-  path: "/v1/chat/completions",
-  source_id: { trust_domain: "ai.company.org", path: "/agent/customer-support/v2", segments: ["agent", "customer-support", "v2"], auth: "x509-svid" },
-  resource: { kind: "model", name: "gpt-4o-mini", provider: "openai", action: "chat" },
-  request: { stream: true, max_tokens: 512 },
-  now: "2026-12-04T19:00:00Z",
-};
+const designExample = designExampleInput;
 const fineTuneExample = { ...designExample, path: "/v1/fine_tuning/jobs", resource: { kind: "model", name: "gpt-4o-mini", action: "fine_tune.create" } };
 
 describe("tollgate policy (real opa)", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -42,4 +42,14 @@ export async function writeCertificateAndKey(
   await writeFileAtomically(files.keyFile, material.keyPem, 0o600);
   await writeFileAtomically(files.certificateFile, material.certificatePem, 0o644);
   return files;
+}
+
+/** A text file's content, or undefined when there is no such file (other errors are thrown). */
+export async function readIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
 }

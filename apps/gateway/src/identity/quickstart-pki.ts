@@ -1,11 +1,11 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseCertificateDer, readCertificateFields } from "./certificate-fields.ts";
 import { createCa, issueSvid, loadCa, type DevCa } from "./dev-ca.ts";
 import { canonicalIpAddress } from "./ip-address.ts";
 import { decodePemCertificates } from "./pem.ts";
-import { certificateKeyFiles, writeCertificateAndKey, type CertificateKeyFiles } from "./pem-files.ts";
+import { certificateKeyFiles, readIfPresent, writeCertificateAndKey, type CertificateKeyFiles } from "./pem-files.ts";
 import { parseSpiffeId, parseTrustDomain } from "./spiffe-id.ts";
 
 /**
@@ -78,14 +78,6 @@ function isDue(notBefore: Date, notAfter: Date, now: Date): boolean {
   return now.getTime() >= notAfter.getTime() - lifetime / 3;
 }
 
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
 
 async function ensureCa(dir: string, options: QuickstartPkiOptions, now: Date): Promise<{ ca: DevCa; created: IssueReason | undefined }> {
   const files = certificateKeyFiles(dir, "ca");

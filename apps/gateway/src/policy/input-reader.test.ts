@@ -1,16 +1,8 @@
+import { designExampleInput } from "./test-fixtures.ts";
 import { describe, expect, it } from "vitest";
 import { PolicyInputError, readPolicyInput } from "./input-reader.ts";
 
-const example = {
-  source: "spiffe://ai.company.org/agent/customer-support/v2",
-  target: "spiffe://ai.company.org/service/llm-proxy",
-  method: "POST",
-  path: "/v1/chat/completions",
-  source_id: { trust_domain: "ai.company.org", path: "/agent/customer-support/v2", segments: ["agent", "customer-support", "v2"], auth: "x509-svid" },
-  resource: { kind: "model", name: "gpt-4o-mini", provider: "openai", action: "chat" },
-  request: { stream: true, max_tokens: 512 },
-  now: "2026-12-04T19:00:00Z",
-};
+const example = designExampleInput;
 
 describe("readPolicyInput", () => {
   it("accepts DESIGN.md's example, and fields added later", () => {

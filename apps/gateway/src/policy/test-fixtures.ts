@@ -93,3 +93,15 @@ export async function archiveEntries(file: string): Promise<Map<string, Buffer>>
   await reading;
   return entries;
 }
+
+/** The policy input example of DESIGN.md, verbatim. */
+export const designExampleInput = {
+  source: "spiffe://ai.company.org/agent/customer-support/v2",
+  target: "spiffe://ai.company.org/service/llm-proxy",
+  method: "POST",
+  path: "/v1/chat/completions",
+  source_id: { trust_domain: "ai.company.org", path: "/agent/customer-support/v2", segments: ["agent", "customer-support", "v2"], auth: "x509-svid" },
+  resource: { kind: "model", name: "gpt-4o-mini", provider: "openai", action: "chat" },
+  request: { stream: true, max_tokens: 512 },
+  now: "2026-12-04T19:00:00Z",
+};
