@@ -4,37 +4,9 @@
  * never silently turns a setting off.
  */
 import { z } from "zod";
-import { parseByteSize } from "./byte-size.ts";
-import { parseDuration } from "./duration.ts";
-
-const duration = z
-  .union([z.string(), z.number().int().nonnegative()])
-  .transform((value, ctx) => {
-    if (typeof value === "number") return value;
-    try {
-      return parseDuration(value);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message });
-      return z.NEVER;
-    }
-  })
-  .meta({ "x-tollgate-type": "duration" });
-
-const byteSize = z
-  .union([z.string(), z.number().int().nonnegative()])
-  .transform((value, ctx) => {
-    try {
-      return parseByteSize(value);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message });
-      return z.NEVER;
-    }
-  })
-  .meta({ "x-tollgate-type": "size" });
-
-const spiffeIdText = z
-  .string()
-  .regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "must be a SPIFFE ID such as spiffe://example.org/service/name");
+import { parseUsdToMicros } from "../budget/pricing.ts";
+import { budgetsSectionSchema, priceSchema } from "./budgets-schema.ts";
+import { byteSize, duration, spiffeIdText } from "./schema-types.ts";
 
 const trustDomainName = z.string().regex(/^[a-z0-9._-]{1,255}$/, "must be a trust domain name such as example.org");
 
@@ -148,6 +120,11 @@ export const configSchema = z
     policy: policy.default({ start_without_policy: false }).describe("Where the OPA policy comes from."),
     llm: llm.default(llm.parse({})).describe("The LLM path: providers, models and their deployments."),
     telemetry: telemetry.default(telemetry.parse({})).describe("Logs and traces."),
+    budgets: budgetsSectionSchema.default(budgetsSectionSchema.parse({})).describe("Token and cost budgets and rate limits."),
+    pricing: z
+      .record(z.string().min(1), priceSchema)
+      .default({})
+      .describe("Token prices by model name, over the built-in list prices (USD per million tokens)."),
   })
   .superRefine((config, ctx) => {
     const providers = config.llm.providers;
@@ -187,6 +164,29 @@ export const configSchema = z
         path: ["llm", "account_provider"],
         message: `unknown provider "${account}"; name one declared under llm.providers`,
       });
+    }
+    const budgetNames = new Set<string>();
+    config.budgets.limits.forEach((budget, i) => {
+      if (budgetNames.has(budget.name)) {
+        ctx.addIssue({ code: "custom", path: ["budgets", "limits", i, "name"], message: `another budget is already named "${budget.name}"; names must be unique` });
+      }
+      budgetNames.add(budget.name);
+      for (const name of budget.match.providers ?? []) {
+        if (providers[name] === undefined && !(config.llm.demo && name === "demo")) {
+          ctx.addIssue({ code: "custom", path: ["budgets", "limits", i, "match", "providers"], message: `unknown provider "${name}"; name one declared under llm.providers` });
+        }
+      }
+    });
+    for (const [model, price] of Object.entries(config.pricing)) {
+      for (const field of ["input", "output", "cached_input", "cache_write_input"] as const) {
+        const value = price[field];
+        if (value === undefined) continue;
+        try {
+          parseUsdToMicros(value);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", path: ["pricing", model, field], message: (error as Error).message });
+        }
+      }
     }
     if (config.policy.dir === undefined && config.policy.bundle === undefined) {
       ctx.addIssue({

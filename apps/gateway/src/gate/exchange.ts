@@ -32,8 +32,18 @@ export interface TokenUsage {
   output: number;
   /** Input tokens served from the provider's prompt cache (a subset of `input`). */
   cachedInput?: number;
+  /** Input tokens written to the provider's prompt cache (a subset of `input`; Anthropic prices them higher). */
+  cacheWriteInput?: number;
   /** Output tokens spent on reasoning (a subset of `output`). */
   reasoning?: number;
+}
+
+/** What a request cost, priced when it was made. */
+export interface RequestCost {
+  /** Integer micro-dollars (1 USD = 1,000,000). */
+  microUsd: number;
+  /** The price list entry used, so a report can show which price was in force. */
+  priceId: string;
 }
 
 /**
@@ -62,6 +72,7 @@ export class Exchange {
   decision: RecordedDecision | undefined;
   upstream: UpstreamRecord | undefined;
   usage: TokenUsage | undefined;
+  cost: RequestCost | undefined;
   status = 0;
   outcome: Outcome | undefined;
   error: TollgateError | undefined;

@@ -44,6 +44,8 @@ function anthropicUsage(raw: unknown, previous?: TokenUsage): TokenUsage | undef
   const result: TokenUsage = { input, output };
   const cached = cacheRead ?? previous?.cachedInput;
   if (cached !== undefined) result.cachedInput = cached;
+  const written = num(usage.cache_creation_input_tokens) ?? previous?.cacheWriteInput;
+  if (written !== undefined && written > 0) result.cacheWriteInput = written;
   return result;
 }
 
