@@ -1,0 +1,40 @@
+-- Reads counters' totals, dropping expired leases first (so a dead replica's reservations are not shown).
+-- KEYS: two per counter (as for reserve.lua). ARGV: now (epoch ms), then the kind of each counter.
+-- Returns per counter {u1..u5, r1..r5} (window) or {requests, tokens} (rate, over the sliding minute).
+
+local now = tonumber(ARGV[1])
+local second = math.floor(now / 1000)
+local out = {}
+for i = 0, #KEYS / 2 - 1 do
+  local h = KEYS[2 * i + 1]
+  if ARGV[2 + i] == "w" then
+    local z = KEYS[2 * i + 2]
+    for _, rid in ipairs(redis.call("ZRANGEBYSCORE", z, "-inf", now)) do
+      local amounts = redis.call("HGET", h, "l:" .. rid)
+      if amounts then
+        local m = 1
+        for amount in string.gmatch(amounts, "[^,]+") do
+          redis.call("HINCRBY", h, "r" .. m, 0 - tonumber(amount))
+          m = m + 1
+        end
+        redis.call("HDEL", h, "l:" .. rid)
+      end
+      redis.call("ZREM", z, rid)
+    end
+    local values = redis.call("HMGET", h, "u1", "u2", "u3", "u4", "u5", "r1", "r2", "r3", "r4", "r5")
+    local row = {}
+    for m = 1, 10 do row[m] = tonumber(values[m]) or 0 end
+    out[i + 1] = row
+  else
+    local totals = {0, 0}
+    local fields = redis.call("HGETALL", h)
+    for j = 1, #fields, 2 do
+      local at, metric = string.match(fields[j], "^(%d+):([12])$")
+      if at and tonumber(at) > second - 60 then
+        totals[tonumber(metric)] = totals[tonumber(metric)] + tonumber(fields[j + 1])
+      end
+    end
+    out[i + 1] = totals
+  end
+end
+return out
