@@ -7,8 +7,12 @@ declare module "fastify" {
     exchange: Exchange;
   }
   interface FastifyInstance {
-    /** Registers, at start, a function that runs once for every finished exchange. */
-    onExchangeFinished(finisher: ExchangeFinisher): void;
+    /**
+     * Registers, at start, a function that runs once for every finished exchange. Finishers of the
+     * "settle" phase (budgets: usage, cost) run before those of the "record" phase (the log line, the
+     * audit row), which therefore see the settled figures; within a phase, in registration order.
+     */
+    onExchangeFinished(finisher: ExchangeFinisher, phase?: "settle" | "record"): void;
     /**
      * Gives a request its exchange. Runs as the first onRequest hook; also called directly for
      * requests Fastify refuses before routing (a malformed URL), so they are recorded too.
@@ -23,9 +27,13 @@ declare module "fastify" {
  * this one listener replaces a finaliser per stage.
  */
 const exchangeStage: FastifyPluginCallback = (fastify, _options, done) => {
-  const finishers: ExchangeFinisher[] = [];
-  fastify.decorate("onExchangeFinished", (finisher: ExchangeFinisher) => {
-    finishers.push(finisher);
+  const settlers: ExchangeFinisher[] = [];
+  const recorders: ExchangeFinisher[] = [];
+  // One array, rebuilt at registration (start), so finishing an exchange walks a single list.
+  let finishers: ExchangeFinisher[] = [];
+  fastify.decorate("onExchangeFinished", (finisher: ExchangeFinisher, phase: "settle" | "record" = "record") => {
+    (phase === "settle" ? settlers : recorders).push(finisher);
+    finishers = [...settlers, ...recorders];
   });
   fastify.decorateRequest("exchange", undefined as unknown as Exchange);
   const openExchange = (request: FastifyRequest, reply: FastifyReply): Exchange => {

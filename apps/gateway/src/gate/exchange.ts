@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Span } from "@opentelemetry/api";
+import type { BudgetHold } from "../budget/budget-hold.ts";
 import type { TollgateError } from "../errors/tollgate-error.ts";
 import type { SpiffeId } from "../identity/spiffe-id.ts";
 import type { Resource } from "./resource.ts";
@@ -36,6 +37,8 @@ export interface TokenUsage {
   cacheWriteInput?: number;
   /** Output tokens spent on reasoning (a subset of `output`). */
   reasoning?: number;
+  /** Counted by the gateway (the provider reported none, e.g. the caller left mid-stream). */
+  estimated?: boolean;
 }
 
 /** What a request cost, priced when it was made. */
@@ -73,6 +76,13 @@ export class Exchange {
   upstream: UpstreamRecord | undefined;
   usage: TokenUsage | undefined;
   cost: RequestCost | undefined;
+  /** What the budget stage reserved for this request, settled when it finishes. */
+  budget: BudgetHold | undefined;
+  /**
+   * Set by a protocol module once a response is under way: the usage to count if the exchange ends
+   * before the provider reported any (the caller left, the stream was cut), from what was seen.
+   */
+  usageFallback: (() => TokenUsage) | undefined;
   status = 0;
   outcome: Outcome | undefined;
   error: TollgateError | undefined;

@@ -33,28 +33,37 @@ export type ModelAction =
   | "batch.read"
   | "batch.cancel";
 
-/** An MCP tool on an MCP server. */
+/**
+ * An MCP tool on an MCP server (`server` is the configured server name). Actions: `list`, `call`,
+ * and `sampling`, `elicitation`, `roots` for what the server asks of the agent while a tool runs.
+ */
 export interface ToolResource {
   kind: "tool";
   server: string;
   name: string;
   action: string;
+  /** The JSON-RPC method the request carried, e.g. `tools/call` (MCP requests only). */
+  method?: string;
 }
 
-/** An MCP resource, by URI. */
+/** An MCP resource, by URI (or URI template). Actions: `list`, `read`, `subscribe`, `complete`. */
 export interface McpResource {
   kind: "resource";
   server: string;
   name: string;
   action: string;
+  /** The JSON-RPC method the request carried, e.g. `resources/read`. */
+  method?: string;
 }
 
-/** An MCP prompt. */
+/** An MCP prompt. Actions: `list`, `get`, `complete`. */
 export interface PromptResource {
   kind: "prompt";
   server: string;
   name: string;
   action: string;
+  /** The JSON-RPC method the request carried, e.g. `prompts/get`. */
+  method?: string;
 }
 
 /** A vector database collection. */

@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import exchangeStage from "../gate/exchange-stage.ts";
 import identityStage from "../identity/identity-stage.ts";
 import { asTollgateError, TollgateError } from "../errors/tollgate-error.ts";
+import budgetStage, { type BudgetStageOptions } from "../budget/budget-stage.ts";
 import authorizeStage from "../policy/authorize-stage.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { errorBody } from "../protocols/llm/error-formats.ts";
@@ -21,6 +22,7 @@ export interface DataPlaneOptions {
   tracer: Tracer;
   engine: PolicyEngine;
   llm: LlmContext;
+  budgets: BudgetStageOptions;
 }
 
 /**
@@ -58,6 +60,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   app.register(telemetryStage, { tracer: options.tracer, logger: options.logger });
   app.register(identityStage, { tracer: options.tracer });
   app.register(authorizeStage, { engine: options.engine, tracer: options.tracer });
+  app.register(budgetStage, options.budgets);
   app.register(llmPlugin, { ...options.llm, prefix: "/v1" });
 
   // Outside every protocol's prefix: answered in OpenAI's format, the most common client's.

@@ -17,6 +17,7 @@ import { ModelRoutes } from "../upstream/model-routes.ts";
 import type { Provider } from "../upstream/provider.ts";
 import { createProvider } from "../upstream/providers/create-provider.ts";
 import { UpstreamClient } from "../upstream/upstream-client.ts";
+import { createBudgets } from "../budget/budget-setup.ts";
 import { createDataPlane } from "./data-plane.ts";
 import { createHealthServer } from "./health-server.ts";
 
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   spanExporter?: SpanExporter;
   /** Where the policy reloader builds bundles; default: `<data_dir>/policy`. */
   policyWorkDir?: string;
+  /** The clock budgets read (epoch ms); tests move it to cross windows. Default: Date.now. */
+  clock?: () => number;
 }
 
 export interface RunningGateway {
@@ -114,6 +117,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     );
     closers.push(() => client.close());
 
+    const budgets = await createBudgets(config, logger, options.clock);
+    closers.push(() => budgets.close());
+
     const accountName = config.llm.account_provider ?? firstAccountProvider(providers);
     const dataPlane = createDataPlane({
       config,
@@ -121,6 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logger,
       tracer: tracing.tracer,
       engine,
+      budgets: budgets.stage,
       llm: {
         target: config.llm.target,
         routes,

@@ -67,6 +67,7 @@ function logExchange(logger: Logger, exchange: Exchange): void {
       policyRevision: exchange.decision?.revision,
       upstream: exchange.upstream,
       usage: exchange.usage,
+      costMicroUsd: exchange.cost?.microUsd,
       error: exchange.error === undefined ? undefined : { code: exchange.error.code, reason: exchange.error.reason },
       durationMs: Math.round(exchange.durationMs * 1000) / 1000,
     },

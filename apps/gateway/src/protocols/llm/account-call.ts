@@ -38,7 +38,7 @@ export async function callAccount(
   const json = operation.body === "json" ? requireJson(request.body) : undefined;
   const model = operation.modelField !== undefined && json !== undefined ? requireModel(json.json, operation.modelField) : "";
   const exchange = request.exchange;
-  request.server.authorizer.authorize(
+  const decision = request.server.authorizer.authorize(
     exchange,
     { kind: "model", name: model, action: operation.action, ...(provider === undefined ? {} : { provider: provider.name }) },
     requestFacts(operation.api, json?.json),
@@ -48,6 +48,14 @@ export async function callAccount(
       reason: "route.api_not_served",
     });
   }
+  // Account operations carry no tokens when they are made; they count as requests on the budgets that apply.
+  const hold = await request.server.budgets.reserve(exchange, {
+    model: model === "" ? undefined : model,
+    provider: provider.name,
+    producesOutput: false,
+    obligations: decision.obligations.budgets,
+  });
+  void reply.headers(request.server.budgets.headers(hold));
 
   const query = request.url.indexOf("?");
   const upload = operation.body === "upload";

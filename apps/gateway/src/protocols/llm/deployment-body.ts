@@ -28,9 +28,17 @@ export function cappedFields(api: LlmApi, json: Record<string, unknown>, cap: nu
  * The bytes to send to each deployment: the caller's own, unless the deployment knows the model by
  * another name or the policy's output cap changes the body. A rewritten body is made once per distinct
  * model name, so retries and fallbacks to the same name send the same bytes without serializing again.
+ * `extra` fields are set as well (the gateway's own additions, such as asking a stream for usage).
  */
-export function deploymentBody(body: JsonBody, model: string, api: LlmApi, cap: number | undefined): (deployment: Deployment) => Buffer {
-  const forced = cappedFields(api, body.json, cap);
+export function deploymentBody(
+  body: JsonBody,
+  model: string,
+  api: LlmApi,
+  cap: number | undefined,
+  extra?: Record<string, unknown>,
+): (deployment: Deployment) => Buffer {
+  const capped = cappedFields(api, body.json, cap);
+  const forced = capped === undefined && extra === undefined ? undefined : { ...capped, ...extra };
   const made = new Map<string, Buffer>();
   return (deployment) => {
     if (forced === undefined && deployment.model === model) return body.raw;

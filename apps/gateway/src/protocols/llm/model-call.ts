@@ -8,6 +8,7 @@ import { isJsonBody, type JsonBody } from "./json-body.ts";
 import type { LlmContext } from "./llm-context.ts";
 import type { LlmOperation } from "./operations.ts";
 import { forwardedHeaders } from "./passthrough-headers.ts";
+import { promptParts } from "./prompt-parts.ts";
 import { requestedOutputCap, requestFacts, requireModel } from "./request-facts.ts";
 import { replyWithUpstream } from "./upstream-reply.ts";
 
@@ -46,8 +47,27 @@ export async function callModel(
     );
   }
 
-  const cap = decision.obligations.max_output_tokens;
-  const span = startGenAiSpan(context.tracer, exchange, operation.api, model, requestedOutputCap(operation.api, body.json));
+  // Budgets: reserve the worst case (the prompt as counted, and the output allowed) before forwarding.
+  const requestedCap = requestedOutputCap(operation.api, body.json);
+  const policyCap = decision.obligations.max_output_tokens;
+  const budgets = request.server.budgets;
+  const hold = await budgets.reserve(exchange, {
+    model,
+    provider: plan[0]?.provider.name,
+    prompt: promptParts(operation.api, body.json),
+    maxOutputTokens: minDefined(requestedCap, policyCap),
+    producesOutput: operation.api !== "embeddings",
+    obligations: decision.obligations.budgets,
+  });
+  void reply.headers(budgets.headers(hold));
+  // The output cap sent to the provider: the policy's, or, when budgets hold for a request that set
+  // none, the output that was reserved, so the provider itself never generates more than was reserved.
+  const cap = policyCap ?? (hold.counters.length > 0 && requestedCap === undefined && operation.api !== "embeddings" ? hold.estimate.outputTokens : undefined);
+  // A streamed chat completion reports usage only when asked: ask, and hide the answer if the caller did not.
+  const streamOptions = body.json.stream_options as { include_usage?: unknown } | undefined;
+  const askUsage = operation.api === "chat" && body.json.stream === true && streamOptions?.include_usage !== true;
+  const extra = askUsage ? { stream_options: { ...(typeof streamOptions === "object" ? streamOptions : {}), include_usage: true } } : undefined;
+  const span = startGenAiSpan(context.tracer, exchange, operation.api, model, requestedCap);
   const abort = abortOnClientGone(reply);
   const answer = await context.client
     .send({
@@ -57,7 +77,7 @@ export async function callModel(
       subpath: operation.url.slice("/v1".length),
       search: "",
       headers: forwardedHeaders(request.headers, false),
-      body: deploymentBody(body, model, operation.api, typeof cap === "number" ? cap : undefined),
+      body: deploymentBody(body, model, operation.api, cap, extra),
       signal: abort.signal,
       onAttempt: recordAttempt(exchange),
     })
@@ -65,7 +85,18 @@ export async function callModel(
       failGenAiSpan(span, error);
       throw error;
     });
-  await replyWithUpstream(reply, exchange, operation.api, answer, span);
+  await replyWithUpstream(reply, exchange, operation.api, answer, span, {
+    stripUsage: askUsage,
+    hardStopAt: budgets.hardStopAt(hold),
+    countOutput: (text) => budgets.tokens.countShort(text, model),
+    estimatedInput: hold.estimate.inputTokens,
+  });
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }
 
 export function requireJson(body: unknown): JsonBody {

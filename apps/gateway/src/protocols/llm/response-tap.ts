@@ -3,6 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import type { LlmApi } from "../../config/schema.ts";
 import { factsFromHeadAndTail } from "./large-json-facts.ts";
+import { outputTextOf } from "./output-text.ts";
 import { eventMayCarryFacts, factsFromJson, foldEvent, type ResponseFacts } from "./usage.ts";
 
 /** JSON bodies up to this size are kept and parsed whole at their end. */
@@ -17,6 +18,8 @@ const modelApis: ReadonlySet<LlmApi> = new Set(["chat", "responses", "embeddings
  * still pass through unchanged.
  */
 const maxBufferedEvent = 4 * 1024 * 1024;
+/** The most streamed event data kept for counting output the provider never reported (a cut stream). */
+const maxKeptEvents = 2 * 1024 * 1024;
 
 /**
  * Passes a response body through unchanged, byte for byte, while reading what the gateway needs from
@@ -40,6 +43,14 @@ export class ResponseTap extends Transform {
   private tailSize = 0;
   private readonly isJson: boolean;
   private readonly onDone: (facts: ResponseFacts) => void;
+  /** Raw data of the events seen so far, kept (bounded) to count output if the stream ends early. */
+  private events: Array<{ event: string | undefined; data: string }> = [];
+  private eventChars = 0;
+  /** Called with each event's generated text, for a hard stop; see `watchOutput`. */
+  private onOutput: ((text: string) => void) | undefined;
+  /** Set when the stream is cut off: the bytes that end it, sent once. */
+  private ending: string | undefined;
+  private ended = false;
 
   constructor(api: LlmApi, contentType: string | undefined, onDone: (facts: ResponseFacts) => void) {
     super();
@@ -55,6 +66,7 @@ export class ResponseTap extends Transform {
       this.parser = createParser({
         maxBufferSize: maxBufferedEvent,
         onEvent: (message) => {
+          this.keepEvent(message.event, message.data);
           if (!eventMayCarryFacts(this.api, message.event, message.data)) return;
           try {
             foldEvent(this.api, message.event, JSON.parse(message.data), this.facts);
@@ -72,12 +84,53 @@ export class ResponseTap extends Transform {
     if (this.isJson) this.chunks = [];
   }
 
+  /**
+   * The text generated so far, as far as the stream showed it: what the gateway counts when the
+   * stream ends before the provider reported usage (the caller left, the provider cut it off).
+   */
+  outputText(): string {
+    return this.events.map((e) => outputTextOf(this.api, e.event, e.data)).join("");
+  }
+
+  /** Whether the stream was cut off (see `cutOff`). */
+  get cut(): boolean {
+    return this.ending !== undefined;
+  }
+
+  /**
+   * Ends the stream the caller sees now, with `ending` as its last bytes (the hard stop): what the
+   * provider sends after it is dropped.
+   */
+  cutOff(ending: string): void {
+    if (this.ending !== undefined) return;
+    this.ending = ending;
+  }
+
+  /** Calls `listener` with the generated text of every event as it passes (for a hard stop). */
+  watchOutput(listener: (text: string) => void): void {
+    this.onOutput = listener;
+  }
+
+  private keepEvent(event: string | undefined, data: string): void {
+    if (this.onOutput !== undefined) {
+      const text = outputTextOf(this.api, event, data);
+      if (text !== "") this.onOutput(text);
+    }
+    if (this.eventChars > maxKeptEvents) return;
+    this.eventChars += data.length;
+    this.events.push({ event, data });
+  }
+
   /** Whether the body is a server-sent event stream. */
   get streaming(): boolean {
     return this.isEventStream;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.ended) {
+      callback();
+      return;
+    }
     if (this.parser !== undefined && this.decoder !== undefined) {
       try {
         this.parser.feed(this.decoder.write(chunk));
@@ -88,10 +141,24 @@ export class ResponseTap extends Transform {
     } else if (this.isJson) {
       this.keepJson(chunk);
     }
+    if (this.ending !== undefined) {
+      // Cut off while this chunk was read: send it and the ending, then end the stream.
+      this.ended = true;
+      this.push(chunk);
+      this.push(Buffer.from(this.ending));
+      this.push(null);
+      this.onDone(this.facts);
+      callback();
+      return;
+    }
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.ended) {
+      callback();
+      return;
+    }
     if (this.chunks !== undefined) {
       try {
         Object.assign(this.facts, factsFromJson(this.api, JSON.parse(Buffer.concat(this.chunks).toString("utf8"))));

@@ -7,6 +7,20 @@ import type { ErrorAnswer, UpstreamAnswer } from "../../upstream/upstream-client
 import { endGenAiSpan, recordDeployment } from "./gen-ai-span.ts";
 import { returnedHeaders } from "./passthrough-headers.ts";
 import { ResponseTap } from "./response-tap.ts";
+import { streamEnding } from "./stream-cut.ts";
+import { UsageChunkRemover } from "./stream-usage.ts";
+
+/** What the LLM module asks of a successful answer beyond passing it on. */
+export interface ReplyOptions {
+  /** The gateway asked the stream for usage the caller did not ask for: take it out again. */
+  stripUsage?: boolean;
+  /** Cut the stream off once its output reaches this many tokens (the budget's hard stop). */
+  hardStopAt?: number | undefined;
+  /** Counts generated text (for the hard stop, and for a stream that ends without usage). */
+  countOutput?: (text: string) => number;
+  /** Input tokens as counted before forwarding (for a stream that ends without usage). */
+  estimatedInput?: number;
+}
 
 /**
  * Answers the caller with what the upstream answered. A success streams through unchanged (SSE stays
@@ -21,6 +35,7 @@ export async function replyWithUpstream(
   api: LlmApi,
   answer: UpstreamAnswer,
   span: Span,
+  options: ReplyOptions = {},
 ): Promise<void> {
   const { deployment, attempts, status } = answer;
   recordDeployment(span, deployment, attempts);
@@ -59,8 +74,29 @@ export async function replyWithUpstream(
       body.destroy();
     }
   });
+  // If the exchange ends before the provider reported usage, count what was seen.
+  const countOutput = options.countOutput;
+  if (options.estimatedInput !== undefined && countOutput !== undefined) {
+    const input = options.estimatedInput;
+    exchange.usageFallback = () => ({ input, output: tap.streaming ? countOutput(tap.outputText()) : 0, estimated: true });
+  }
+  if (options.hardStopAt !== undefined && countOutput !== undefined && tap.streaming) {
+    const limit = options.hardStopAt;
+    let produced = 0;
+    tap.watchOutput((text) => {
+      produced += countOutput(text);
+      if (produced >= limit && !tap.cut) {
+        tap.cutOff(streamEnding(api));
+        body.destroy();
+      }
+    });
+  }
   body.pipe(tap);
-  return reply.code(status).headers(headers).send(tap);
+  // Wired by hand rather than with stream.pipeline, which allocates an AbortController (and a
+  // DOMException when done) per request.
+  const sent = options.stripUsage === true && tap.streaming ? tap.pipe(new UsageChunkRemover()) : tap;
+  if (sent !== tap) tap.once("error", (error) => sent.destroy(error));
+  return reply.code(status).headers(headers).send(sent);
 }
 
 function replyWithError(reply: FastifyReply, exchange: Exchange, answer: ErrorAnswer, span: Span): FastifyReply {
