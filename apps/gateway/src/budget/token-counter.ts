@@ -36,7 +36,8 @@ export const estimateFactor = 1.25;
  */
 export function tokenizerFor(model: string): Tokenizer {
   const name = model.toLowerCase();
-  if (/^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-|gpt-oss)/.test(name)) return { encoding: "o200k_base", factor: 1 };
+  // demo-*: the gateway's own demo provider counts with o200k_base.
+  if (/^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-|gpt-oss|demo-)/.test(name)) return { encoding: "o200k_base", factor: 1 };
   if (/^(gpt-4|gpt-3\.5|text-embedding-)/.test(name)) return { encoding: "cl100k_base", factor: 1 };
   return { encoding: "o200k_base", factor: estimateFactor };
 }
@@ -81,10 +82,13 @@ export class TokenCounter {
     return Math.ceil((await this.countTexts([text], tokenizer.encoding)) * tokenizer.factor);
   }
 
-  /** Tokens of a short text, on the event loop (incremental counting of streamed deltas). */
+  /**
+   * Tokens of a short text, on the event loop (incremental counting of streamed deltas). Not rounded:
+   * estimated counts are fractional, so that summing many small deltas does not round up each one.
+   */
   countShort(text: string, model: string): number {
     const tokenizer = tokenizerFor(model);
-    return Math.ceil(countWith(tokenizer.encoding, text) * tokenizer.factor);
+    return countWith(tokenizer.encoding, text) * tokenizer.factor;
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,7 @@ import { ModelRoutes } from "../upstream/model-routes.ts";
 import type { Provider } from "../upstream/provider.ts";
 import { createProvider } from "../upstream/providers/create-provider.ts";
 import { UpstreamClient } from "../upstream/upstream-client.ts";
+import type { BudgetAdmin } from "../budget/budget-admin.ts";
 import { createBudgets } from "../budget/budget-setup.ts";
 import { createDataPlane } from "./data-plane.ts";
 import { createHealthServer } from "./health-server.ts";
@@ -43,6 +44,8 @@ export interface RunningGateway {
   readonly pki: QuickstartPkiResult | undefined;
   readonly demo: DemoProvider | undefined;
   readonly connections: ConnectionIdentityTracker;
+  /** Budgets in force and their counters (what the admin API serves). */
+  readonly budgets: BudgetAdmin;
   readonly logger: Logger;
   /** Stops accepting, lets open requests finish (up to server.shutdown_grace), then releases everything. */
   close(): Promise<void>;
@@ -190,6 +193,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       pki,
       demo: demo?.instance,
       connections,
+      budgets: budgets.registry.admin(budgets.store, options.clock ?? Date.now),
       logger,
       close: closeAll,
     };

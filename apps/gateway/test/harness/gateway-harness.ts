@@ -49,6 +49,8 @@ export interface HarnessOptions {
   bundles?: Readonly<Record<string, string>>;
   /** Grants appended to the copy of policies/data.json before the gateway starts (for test trust domains' agents, say). */
   grants?: readonly Record<string, unknown>[];
+  /** The clock the gateway's budgets read (epoch ms), to cross calendar windows in tests. */
+  clock?: () => number;
   /** Runs after the policies are copied into `policyDir` and before the gateway starts (to break them, say). */
   beforeStart?: (paths: { policyDir: string; dataDir: string }) => Promise<void>;
 }
@@ -182,6 +184,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     logger: createLogger(config.telemetry.log_level, "tollgate-test", sink),
     spanExporter: spans,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   }).catch(async (error: unknown) => {
     await Promise.all(upstreams.map((u) => u.close()));
     await rm(dataDir, { recursive: true, force: true });

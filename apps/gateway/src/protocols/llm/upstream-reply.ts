@@ -62,6 +62,8 @@ export async function replyWithUpstream(
   // DOMException when done) per request. Both ways of ending early are covered:
   const body = answer.body;
   body.once("error", (error) => {
+    // Reading was stopped on purpose (the hard stop): the caller's stream is already complete.
+    if (tap.cut) return;
     // The provider failed mid-body (a reset, an idle timeout): its failure, not the caller's leaving.
     exchange.outcome = "upstream_error";
     endSpan(undefined);
@@ -78,7 +80,7 @@ export async function replyWithUpstream(
   const countOutput = options.countOutput;
   if (options.estimatedInput !== undefined && countOutput !== undefined) {
     const input = options.estimatedInput;
-    exchange.usageFallback = () => ({ input, output: tap.streaming ? countOutput(tap.outputText()) : 0, estimated: true });
+    exchange.usageFallback = () => ({ input, output: tap.streaming ? Math.ceil(countOutput(tap.outputText())) : 0, estimated: true });
   }
   if (options.hardStopAt !== undefined && countOutput !== undefined && tap.streaming) {
     const limit = options.hardStopAt;
