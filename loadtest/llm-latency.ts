@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectionPool, newConnectionLatencies, type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
 import type { Agent } from "undici";
-import { cpuTimeMs, freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "./support/processes.ts";
+import { cpuTimeMs, freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
 
 const rates = (process.env.LOADTEST_RATES ?? "100,200,400").split(",").map(Number);
 const seconds = Number(process.env.LOADTEST_SECONDS ?? 8);

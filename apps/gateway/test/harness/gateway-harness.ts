@@ -53,6 +53,12 @@ export interface HarnessOptions {
   clock?: () => number;
   /** Runs after the policies are copied into `policyDir` and before the gateway starts (to break them, say). */
   beforeStart?: (paths: { policyDir: string; dataDir: string }) => Promise<void>;
+  /**
+   * The audit trail and the admin API (off unless given, so other tests do not start a database):
+   * `embedded` (PGlite under the test's data directory) or a PostgreSQL URL, plus any other audit
+   * settings. The admin listener is then on, on a free port.
+   */
+  audit?: { database: "embedded" | string } & Omit<NonNullable<ConfigInput["audit"]>, "database">;
 }
 
 export interface Harness {
@@ -88,6 +94,10 @@ export interface Harness {
   dispatcher(identity?: PresentedSvid): Agent;
   /** A client that keeps one connection open, presenting the identity's SVID (undefined: none). */
   connection(identity?: PresentedSvid): SingleConnection;
+  /** The admin API's origin (https://127.0.0.1:PORT) when `audit` was given. */
+  adminUrl: string | undefined;
+  /** fetch on the admin API with the identity's SVID. */
+  adminFetch(identity: Identity | undefined, path: string, init?: Parameters<typeof undiciFetch>[1]): ReturnType<typeof undiciFetch>;
   /** fetch with the identity's SVID. */
   fetch(identity: Identity | undefined, path: string, init?: Parameters<typeof undiciFetch>[1]): ReturnType<typeof undiciFetch>;
   openai(identity: Identity): OpenAI;
@@ -146,7 +156,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       retries: { attempts: 2, initial_backoff: 1, max_backoff: 50 },
     },
     telemetry: { log_level: "info" },
+    audit: { enabled: false },
   };
+  if (options.audit !== undefined) {
+    const { database, ...rest } = options.audit;
+    input.audit = { ...rest, database: database === "embedded" ? { kind: "embedded" } : { kind: "postgres", url: database } };
+    input.admin = { enabled: true, listen: { host: "127.0.0.1", port: 0 } };
+  }
   options.configure?.(input, upstreams);
   const config = configSchema.parse(input);
 
@@ -264,6 +280,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logLine,
     dispatcher,
     connection,
+    adminUrl: gateway.adminUrl,
+    adminFetch: (identity, path, init) => {
+      if (gateway.adminUrl === undefined) throw new Error("the admin API is off: start the harness with `audit`");
+      const agent = identity === undefined ? dispatcher(undefined) : cached(identity);
+      return undiciFetch(`${gateway.adminUrl}${path}`, { ...init, dispatcher: agent });
+    },
     fetch: (identity, path, init) => {
       const agent = identity === undefined ? dispatcher(undefined) : cached(identity);
       return undiciFetch(`${url}${path}`, { ...init, dispatcher: agent });

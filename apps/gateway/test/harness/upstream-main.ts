@@ -1,5 +1,5 @@
 // The demo provider in a process of its own: prints {"url": ...} once listening, stops on SIGTERM.
-import { startDemoProvider } from "../../apps/gateway/src/demo/demo-provider.ts";
+import { startDemoProvider } from "../../src/demo/demo-provider.ts";
 
 const apiKey = process.argv[2];
 const provider = await startDemoProvider({ apiKey, anthropicApiKey: apiKey, requestLogLimit: 0 });

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
-export const repoRoot = join(import.meta.dirname, "..", "..");
+export const repoRoot = join(import.meta.dirname, "..", "..", "..", "..");
 const tollgateBin = join(repoRoot, "apps", "gateway", "bin", "tollgate.mjs");
 
 /** A port that was free a moment ago (the kernel will not hand it out again right away). */
