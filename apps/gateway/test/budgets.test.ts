@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePrice, costOf } from "../src/budget/pricing.ts";
 import { defaultPrices } from "../src/budget/default-prices.ts";
+import { configSchema } from "../src/config/schema.ts";
 import { type Harness, startHarness } from "./harness/gateway-harness.ts";
 
 const chat = (content: string, extra: Record<string, unknown> = {}) =>
@@ -181,6 +182,34 @@ describe("budgets: settled to reported usage, streams included", () => {
     expect(usage.input).toBeGreaterThan(0);
     expect(usage.output).toBeGreaterThan(0);
     expect(line.costMicroUsd).toBeGreaterThan(0);
+  });
+});
+
+describe("budgets: changed without a restart", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      configure: (config) => {
+        config.budgets = { limits: [{ name: "support-requests", match: { agents: ["spiffe://ai.company.org/agent/customer-support/*"] }, window: "hour", limits: { requests: 1 } }] };
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  it("applies a reloaded configuration's budgets, and limits set at run time over them", async () => {
+    expect((await post(h, "customer-support", "/v1/chat/completions", chat("one"))).status).toBe(200);
+    expect((await post(h, "customer-support", "/v1/chat/completions", chat("two"))).status).toBe(429);
+
+    const raised = configSchema.parse({ ...h.config, budgets: { ...h.config.budgets, limits: [{ ...h.config.budgets.limits[0], limits: { requests: 3 } }] } });
+    expect(h.gateway.reconfigure(raised)).toEqual([]);
+    expect((await post(h, "customer-support", "/v1/chat/completions", chat("three"))).status).toBe(200);
+
+    // A run-time change (the admin API's) takes precedence until it is reset.
+    const changed = await h.gateway.budgets.setLimits("support-requests", { requests: 2 });
+    expect(changed).toMatchObject({ source: "runtime", limits: { requests: 2 } });
+    expect((await post(h, "customer-support", "/v1/chat/completions", chat("four"))).status).toBe(429);
+    expect((await h.gateway.budgets.resetLimits("support-requests")).limits).toEqual({ requests: 3 });
+    expect((await post(h, "customer-support", "/v1/chat/completions", chat("five"))).status).toBe(200);
   });
 });
 

@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config-error.ts";
+import { ConfigWatcher } from "../config/config-watcher.ts";
 import { loadConfig } from "../config/load.ts";
 import { startGateway, type RunningGateway } from "../server/gateway.ts";
 
@@ -35,6 +36,10 @@ export async function runServeCommand(args: string[]): Promise<number> {
   }
 
   const gateway = await startGateway({ config: loaded.config });
+  // A configuration file is watched: budgets and prices change without a restart.
+  const watcher = loaded.source === "embedded defaults" ? undefined : new ConfigWatcher(loaded.source);
+  watcher?.on("change", (config) => gateway.reconfigure(config));
+  watcher?.on("error", (error) => gateway.logger.error({ err: error.message }, "the changed configuration is not valid; the last good one stays in force"));
   gateway.logger.info({ config: loaded.source, dataPlane: gateway.dataPlaneUrl, health: gateway.healthUrl }, "tollgate is serving");
   if (gateway.pki !== undefined && process.stdout.isTTY !== false) process.stdout.write(quickstartBanner(gateway));
 
@@ -46,6 +51,7 @@ export async function runServeCommand(args: string[]): Promise<number> {
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+  watcher?.close();
   await gateway.close();
   return 0;
 }
@@ -75,5 +81,13 @@ Denied: customer-support may not train models
     -d '{"model":"demo-chat","training_file":"file-abc"}'
 
 SVIDs for the other agents are in ${file(pki.dir)}/ (code-review, training, operator).
-`;
+${
+  gateway.adminUrl === undefined
+    ? ""
+    : `
+Spend and the audit trail (admin API ${gateway.adminUrl.replace("127.0.0.1", "localhost")}, with the operator's SVID):
+  npx tollgate spend --by agent --since 7d
+  npx tollgate audit tail -n 20
+`
+}`;
 }

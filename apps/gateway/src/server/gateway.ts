@@ -19,6 +19,10 @@ import { createProvider } from "../upstream/providers/create-provider.ts";
 import { UpstreamClient } from "../upstream/upstream-client.ts";
 import type { BudgetAdmin } from "../budget/budget-admin.ts";
 import { createBudgets } from "../budget/budget-setup.ts";
+import { startAudit, type AuditService } from "../audit/audit-service.ts";
+import { startAdminServer } from "../protocols/admin/admin-server.ts";
+import { createMcp } from "../protocols/mcp/mcp-setup.ts";
+import type { TicketsMcpServer } from "../demo/mcp/tickets-http-server.ts";
 import { createDataPlane } from "./data-plane.ts";
 import { createHealthServer } from "./health-server.ts";
 
@@ -37,16 +41,27 @@ export interface RunningGateway {
   /** e.g. https://127.0.0.1:8443 */
   readonly dataPlaneUrl: string;
   readonly healthUrl: string;
+  /** The admin API (mTLS), e.g. https://127.0.0.1:8444; undefined when admin.enabled is false. */
+  readonly adminUrl: string | undefined;
+  /** The audit trail (writer, database); undefined when audit.enabled is false. */
+  readonly audit: AuditService | undefined;
   readonly config: Config;
   readonly policy: PolicyReloader;
   readonly engine: PolicyEngine;
   readonly svids: SvidFileSource;
   readonly pki: QuickstartPkiResult | undefined;
   readonly demo: DemoProvider | undefined;
+  /** The demo MCP server `tickets`, when mcp.demo started it. */
+  readonly mcpDemo: TicketsMcpServer | undefined;
   readonly connections: ConnectionIdentityTracker;
   /** Budgets in force and their counters (what the admin API serves). */
   readonly budgets: BudgetAdmin;
   readonly logger: Logger;
+  /**
+   * Applies a new configuration's settings that take effect without a restart (budgets and prices);
+   * returns the sections that changed but need a restart.
+   */
+  reconfigure(config: Config): string[];
   /** Stops accepting, lets open requests finish (up to server.shutdown_grace), then releases everything. */
   close(): Promise<void>;
 }
@@ -123,6 +138,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const budgets = await createBudgets(config, logger, options.clock);
     closers.push(() => budgets.close());
 
+    // Closed after the listeners (closers run in reverse): the last requests' rows are drained too.
+    const audit = config.audit.enabled ? await startAudit({ audit: config.audit, dataDir: config.data_dir, logger }) : undefined;
+    if (audit !== undefined) closers.push(() => audit.close());
+
+    // Closed after the data plane (closers run in reverse): stdio MCP servers end after the last request.
+    const mcp = await createMcp({ section: config.mcp, svids, quotaStore: budgets.store, leaseMs: config.budgets.lease, now: options.clock ?? Date.now, log: logger });
+    closers.push(() => mcp.close());
+
     const accountName = config.llm.account_provider ?? firstAccountProvider(providers);
     const dataPlane = createDataPlane({
       config,
@@ -131,6 +154,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       tracer: tracing.tracer,
       engine,
       budgets: budgets.stage,
+      audit: audit?.recorder,
+      mcp: mcp.context,
       llm: {
         target: config.llm.target,
         routes,
@@ -176,25 +201,52 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           };
         },
       },
+      ...(audit === undefined ? [] : [{ name: "audit", check: () => audit.readiness() }]),
     ]);
 
     await dataPlane.listen({ host: config.server.listen.host, port: config.server.listen.port });
     closers.push(() => closeGracefully(dataPlane, config.server.shutdown_grace));
     await health.listen({ host: config.server.health.host, port: config.server.health.port });
     closers.push(() => health.close());
+    const admin = config.admin.enabled
+      ? await startAdminServer({
+          admin: config.admin,
+          target: config.admin.target,
+          audit,
+          budgets: budgets.registry.admin(budgets.store, options.clock ?? Date.now),
+          engine,
+          svids,
+          logger,
+          tracer: tracing.tracer,
+        })
+      : undefined;
+    if (admin !== undefined) closers.push(() => admin.close());
 
     return {
       dataPlaneUrl: urlOf("https", dataPlane),
       healthUrl: urlOf("http", health),
+      adminUrl: admin?.url,
+      audit,
       config,
       policy,
       engine,
       svids,
       pki,
       demo: demo?.instance,
+      mcpDemo: mcp.demo,
       connections,
       budgets: budgets.registry.admin(budgets.store, options.clock ?? Date.now),
       logger,
+      reconfigure: (next) => {
+        budgets.reconfigure(next);
+        const live = new Set(["budgets", "pricing"]);
+        const needRestart = Object.keys(next).filter(
+          (key) => !live.has(key) && JSON.stringify(next[key as keyof Config]) !== JSON.stringify(config[key as keyof Config]),
+        );
+        if (needRestart.length > 0) logger.warn({ sections: needRestart }, "configuration changed in sections that take effect at the next restart");
+        logger.info("configuration reloaded: budgets and prices in force");
+        return needRestart;
+      },
       close: closeAll,
     };
   } catch (error) {
