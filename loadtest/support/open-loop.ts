@@ -12,7 +12,8 @@ export interface OpenLoopTarget {
   origin: string;
   path: string;
   headers: Record<string, string>;
-  body: string;
+  /** The body, or one per request (by its index), for protocols whose messages carry unique ids. */
+  body: string | ((index: number) => string);
   /** TLS options for an https origin (client certificate, CA). */
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; servername: string };
 }
@@ -42,7 +43,7 @@ export async function runOpenLoop(target: OpenLoopTarget, rate: number, duration
   const pending: Promise<void>[] = [];
 
   const fire = (index: number, due: number) =>
-    send(dispatcher, target).then(
+    send(dispatcher, target, index).then(
       () => {
         latencies[index] = performance.now() - due;
         done++;
@@ -69,13 +70,13 @@ export async function runOpenLoop(target: OpenLoopTarget, rate: number, duration
   return { latencies, errors, achievedRate: (done * 1000) / elapsed };
 }
 
-async function send(dispatcher: Dispatcher, target: OpenLoopTarget): Promise<void> {
+async function send(dispatcher: Dispatcher, target: OpenLoopTarget, index = 0): Promise<void> {
   const response = await dispatcher.request({
     origin: target.origin,
     path: target.path,
     method: "POST",
     headers: { "content-type": "application/json", ...target.headers },
-    body: target.body,
+    body: typeof target.body === "function" ? target.body(index) : target.body,
   });
   for await (const _chunk of response.body) {
     // Read the whole body: a streamed answer counts when its last event has arrived.

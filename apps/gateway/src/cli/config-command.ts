@@ -10,6 +10,9 @@ const help = `Usage:
   tollgate config reference               print the configuration reference (docs/configuration.md)
 `;
 
+/** Configuration keys whose values are secrets: never printed. */
+const secretKeys = new Set(["api_key", "token", "session_keys"]);
+
 export async function runConfigCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "schema") {
@@ -33,7 +36,7 @@ export async function runConfigCommand(args: string[]): Promise<number> {
   }
   try {
     const loaded = loadConfig({ file });
-    const redacted = JSON.stringify(loaded.config, (key, value: unknown) => (key === "api_key" && typeof value === "string" ? "[set]" : value), 2);
+    const redacted = JSON.stringify(loaded.config, (key, value: unknown) => (secretKeys.has(key) && value !== undefined ? "[set]" : value), 2);
     process.stdout.write(`# ${loaded.source}: valid\n${redacted}\n`);
     return 0;
   } catch (error) {

@@ -2,10 +2,14 @@
  * The `tollgate` command. Each subcommand lives in its own file and returns an exit code; this file
  * only dispatches, so a new subcommand is one line here.
  */
+import { runAuditCommand } from "./audit-command.ts";
+import { runBudgetsCommand } from "./budgets-command.ts";
 import { runConfigCommand } from "./config-command.ts";
 import { runDevCaCommand } from "./dev-ca-command.ts";
 import { runPolicyCommand } from "./policy-command.ts";
+import { runMigrateCommand } from "./migrate-command.ts";
 import { runServeCommand } from "./serve-command.ts";
+import { runSpendCommand } from "./spend-command.ts";
 
 const usage = `Usage: tollgate <command> [options]
 
@@ -18,6 +22,10 @@ Commands:
   policy test [DIR]                      run the policy tests with opa
   policy build [DIR] [--out FILE]        build the wasm policy bundle
   policy eval --input FILE               evaluate the policy on an input document
+  migrate [--config FILE]                apply the audit database's migrations
+  spend [--by agent|team|model|day]      spend over a time range, from the admin API
+  audit search|tail|export|verify        the audit trail, from the admin API
+  budgets list|set|reset                 budgets and their counters; change limits at run time
 
 Run "tollgate <command> --help" for a command's options.
 `;
@@ -27,6 +35,10 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   config: runConfigCommand,
   "dev-ca": runDevCaCommand,
   policy: runPolicyCommand,
+  migrate: runMigrateCommand,
+  spend: runSpendCommand,
+  audit: runAuditCommand,
+  budgets: runBudgetsCommand,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -80,6 +80,7 @@ Denied: customer-support may not train models
     ${base}/v1/fine_tuning/jobs -H 'content-type: application/json' \\
     -d '{"model":"demo-chat","training_file":"file-abc"}'
 
+${gateway.mcpDemo === undefined ? "" : mcpExample(curl, base)}
 SVIDs for the other agents are in ${file(pki.dir)}/ (code-review, training, operator).
 ${
   gateway.adminUrl === undefined
@@ -90,4 +91,16 @@ Spend and the audit trail (admin API ${gateway.adminUrl.replace("127.0.0.1", "lo
   npx tollgate audit tail -n 20
 `
 }`;
+}
+
+/** One stateless MCP call (protocol 2026-07-28 needs no session), to the demo server `tickets`. */
+function mcpExample(curl: string, base: string): string {
+  const meta = '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}';
+  return `
+MCP: customer-support searches tickets (try "delete_ticket": denied)
+  ${curl} \\
+    ${base}/mcp/tickets -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
+    -H 'mcp-protocol-version: 2026-07-28' -H 'mcp-method: tools/call' -H 'mcp-name: search_tickets' \\
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_tickets","arguments":{"query":"parcel"},${meta}}}'
+`;
 }

@@ -46,11 +46,14 @@ export function embeddedConfig(env: NodeJS.ProcessEnv, cwd: string): ConfigInput
       dev_ca: { enabled: true, dir: join(cwd, ".data/pki"), identities: { ...quickstartIdentities } },
     },
     policy: { dir: existsSync(join(localPolicies, "authz.rego")) ? localPolicies : shippedPolicyDir },
+    // The operators' API on https://localhost:8444 (the CLI's default), audited into PGlite under .data/.
+    admin: { enabled: true },
     llm: {
       demo: true,
       providers,
       models,
       account_provider: env.OPENAI_API_KEY ? "openai" : "demo",
     },
+    mcp: { demo: true },
   };
 }

@@ -6,6 +6,7 @@ import { ConfigError, describeIssues } from "./config-error.ts";
 import { embeddedConfig } from "./embedded.ts";
 import { interpolateEnv, MissingVariableError } from "./interpolate.ts";
 import { type Config, configSchema } from "./schema.ts";
+import { resolveMcpPaths } from "./mcp-schema.ts";
 
 export interface LoadedConfig {
   config: Config;
@@ -81,6 +82,7 @@ function resolvePaths(config: Config, baseDir: string): Config {
       ...(config.policy.dir === undefined ? {} : { dir: at(config.policy.dir) }),
       ...(config.policy.bundle === undefined ? {} : { bundle: at(config.policy.bundle) }),
     },
+    mcp: resolveMcpPaths(config.mcp, at),
   };
 }
 

@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { parseUsdToMicros } from "../budget/pricing.ts";
 import { budgetsSectionSchema, priceSchema } from "./budgets-schema.ts";
+import { mcpSectionSchema } from "./mcp-schema.ts";
+import { adminSectionSchema, auditSectionSchema } from "./audit-schema.ts";
 import { byteSize, duration, spiffeIdText } from "./schema-types.ts";
 
 const trustDomainName = z.string().regex(/^[a-z0-9._-]{1,255}$/, "must be a trust domain name such as example.org");
@@ -121,6 +123,9 @@ export const configSchema = z
     llm: llm.default(llm.parse({})).describe("The LLM path: providers, models and their deployments."),
     telemetry: telemetry.default(telemetry.parse({})).describe("Logs and traces."),
     budgets: budgetsSectionSchema.default(budgetsSectionSchema.parse({})).describe("Token and cost budgets and rate limits."),
+    mcp: mcpSectionSchema.default(mcpSectionSchema.parse({})).describe("MCP servers agents reach at /mcp/{server}, with per-tool authorization."),
+    audit: auditSectionSchema.default(auditSectionSchema.parse({})).describe("The audit trail: where every request is recorded, and spend roll-ups."),
+    admin: adminSectionSchema.default(adminSectionSchema.parse({})).describe("The operators' admin API."),
     pricing: z
       .record(z.string().min(1), priceSchema)
       .default({})

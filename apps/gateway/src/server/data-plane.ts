@@ -8,10 +8,14 @@ import identityStage from "../identity/identity-stage.ts";
 import { asTollgateError, TollgateError } from "../errors/tollgate-error.ts";
 import budgetStage, { type BudgetStageOptions } from "../budget/budget-stage.ts";
 import authorizeStage from "../policy/authorize-stage.ts";
+import auditStage from "../audit/audit-stage.ts";
+import type { AuditRecorder } from "../audit/audit-recorder.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { errorBody } from "../protocols/llm/error-formats.ts";
 import { llmPlugin } from "../protocols/llm/llm-plugin.ts";
 import type { LlmContext } from "../protocols/llm/llm-context.ts";
+import type { McpContext } from "../protocols/mcp/mcp-context.ts";
+import { mcpPlugin } from "../protocols/mcp/mcp-plugin.ts";
 import type { Logger } from "../telemetry/logger.ts";
 import telemetryStage from "../telemetry/telemetry-stage.ts";
 
@@ -23,6 +27,9 @@ export interface DataPlaneOptions {
   engine: PolicyEngine;
   llm: LlmContext;
   budgets: BudgetStageOptions;
+  /** Records every exchange in the audit trail; undefined when audit.enabled is false. */
+  audit?: AuditRecorder | undefined;
+  mcp: McpContext;
 }
 
 /**
@@ -60,8 +67,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   app.register(telemetryStage, { tracer: options.tracer, logger: options.logger });
   app.register(identityStage, { tracer: options.tracer });
   app.register(authorizeStage, { engine: options.engine, tracer: options.tracer });
+  if (options.audit !== undefined) app.register(auditStage, { recorder: options.audit });
   app.register(budgetStage, options.budgets);
   app.register(llmPlugin, { ...options.llm, prefix: "/v1" });
+  app.register(mcpPlugin, { ...options.mcp, prefix: "/mcp" });
 
   // Outside every protocol's prefix: answered in OpenAI's format, the most common client's.
   app.setNotFoundHandler((request, reply) => {

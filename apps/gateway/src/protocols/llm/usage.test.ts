@@ -41,7 +41,7 @@ describe("factsFromJson", () => {
       stop_reason: "end_turn",
       usage: { input_tokens: 10, cache_read_input_tokens: 200, cache_creation_input_tokens: 50, output_tokens: 25 },
     });
-    expect(facts).toEqual({ id: "msg_1", model: "claude-sonnet-4-5", finishReasons: ["end_turn"], usage: { input: 260, output: 25, cachedInput: 200 } });
+    expect(facts).toEqual({ id: "msg_1", model: "claude-sonnet-4-5", finishReasons: ["end_turn"], usage: { input: 260, output: 25, cachedInput: 200, cacheWriteInput: 50 } });
   });
 
   it("reads nothing from what is not a response object, and never throws on odd types", () => {
