@@ -84,7 +84,9 @@ telemetry: { log_level: warn }
     });
     redis = await startRedisServer();
     upstream = await startDemoProvider({ apiKey, anthropicApiKey: apiKey, requestLogLimit: 0 });
-    replicas = await Promise.all([0, 1, 2].map(startReplica));
+    // One at a time, each kept as soon as it runs, so that afterAll stops every started process even
+    // when a later one fails to start.
+    for (const index of [0, 1, 2]) replicas.push(await startReplica(index));
     dispatcher = new Agent({
       connections: 64,
       connect: {
