@@ -148,8 +148,8 @@ export class RedisBudgetStore implements BudgetStore {
 
   private keysOf(counter: Counter): [string, string] {
     if (counter.kind === "rate") {
-      const key = `${this.tag}:r:${counter.budget}:${counter.subject}`;
-      return [key, key];
+      const name = `${counter.budget}:${counter.subject}`;
+      return [`${this.tag}:r:${name}`, `${this.tag}:rl:${name}`];
     }
     const name = `${counter.budget}:${counter.subject}:${counter.windowId}`;
     return [`${this.tag}:w:${name}`, `${this.tag}:wl:${name}`];

@@ -46,8 +46,12 @@ for i = 0, n - 1 do
         reserved = tonumber(leased_tokens)
       end
       redis.call("HDEL", h, "l:" .. id)
+      redis.call("ZREM", KEYS[2 * i + 2], id)
     end
-    redis.call("HINCRBY", h, at .. ":2", tonumber(ARGV[base + 3]) - reserved)
+    redis.call("HSETNX", h, "p", second - 60)
+    local delta = tonumber(ARGV[base + 3]) - reserved
+    redis.call("HINCRBY", h, at .. ":2", delta)
+    redis.call("HINCRBY", h, "t2", delta)
     redis.call("PEXPIRE", h, 120000)
   end
 end

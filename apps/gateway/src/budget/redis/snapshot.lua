@@ -26,12 +26,11 @@ for i = 0, #KEYS / 2 - 1 do
     for m = 1, 10 do row[m] = tonumber(values[m]) or 0 end
     out[i + 1] = row
   else
+    -- Read-only for rate counters: sum the seconds still in the minute.
     local totals = {0, 0}
-    local fields = redis.call("HGETALL", h)
-    for j = 1, #fields, 2 do
-      local at, metric = string.match(fields[j], "^(%d+):([12])$")
-      if at and tonumber(at) > second - 60 then
-        totals[tonumber(metric)] = totals[tonumber(metric)] + tonumber(fields[j + 1])
+    for at = second - 59, second do
+      for m = 1, 2 do
+        totals[m] = totals[m] + (tonumber(redis.call("HGET", h, at .. ":" .. m)) or 0)
       end
     end
     out[i + 1] = totals
