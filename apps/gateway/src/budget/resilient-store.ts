@@ -9,6 +9,7 @@ import {
   type SettleRequest,
 } from "./budget-store.ts";
 import { MemoryBudgetStore } from "./memory-store.ts";
+import { SettlementQueue } from "./settlement-queue.ts";
 
 export type StoreFailureMode = "fail_closed" | "fail_open";
 
@@ -29,11 +30,13 @@ export class ResilientBudgetStore {
   private readonly logger: Logger | undefined;
   private downSince: number | undefined;
   private skipUntil = 0;
+  private readonly releases: SettlementQueue | undefined;
 
   constructor(shared: BudgetStore, mode: StoreFailureMode, logger?: Logger) {
     this.shared = shared;
     this.mode = mode;
     this.logger = logger;
+    this.releases = logger === undefined ? undefined : new SettlementQueue(logger);
   }
 
   /** Whether the shared store answered the last call. */
@@ -50,6 +53,7 @@ export class ResilientBudgetStore {
       } catch (error) {
         if (!(error instanceof BudgetStoreUnavailableError)) throw error;
         this.failed(error);
+        this.release(request);
       }
     }
     if (this.mode === "fail_closed") throw new BudgetStoreUnavailableError("the budget store is unreachable");
@@ -67,8 +71,25 @@ export class ResilientBudgetStore {
   }
 
   async close(): Promise<void> {
+    await this.releases?.drain();
     await this.shared.close();
     await this.local.close();
+  }
+
+  /**
+   * A call that timed out may still have run: the reservation would then hold budget until its lease
+   * ends, for a request the gateway refused. Settling it with no usage releases it (and does nothing if
+   * it never ran); settling is idempotent, so retrying until the store answers is safe.
+   */
+  private release(request: ReserveRequest): void {
+    const none = [0, 0, 0, 0, 0] as const;
+    this.releases?.add(() =>
+      this.shared.settle({
+        requestId: request.requestId,
+        now: request.now,
+        counters: request.counters.map((counter) => ({ counter, actual: counter.kind === "window" ? none : ([0, 0] as const) })),
+      }),
+    );
   }
 
   private failed(error: Error): void {
