@@ -1,4 +1,5 @@
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpError, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { quickstartIdentities } from "../src/config/embedded.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTicketsMcpServer, type TicketsMcpServer } from "../src/demo/mcp/tickets-http-server.ts";
 import { type Harness, startHarness } from "./harness/gateway-harness.ts";
@@ -17,7 +18,10 @@ describe("MCP over Streamable HTTP through the gateway", () => {
   beforeAll(async () => {
     tickets = await startTicketsMcpServer({ token: ticketsToken, testTools: true });
     h = await startHarness({
-      grants: testToolGrants,
+      grants: [
+        ...testToolGrants,
+        { name: "operator-deletes", agents: [quickstartIdentities.operator], targets: [ticketsTarget], kind: "tool", names: ["delete_ticket"], actions: ["list", "call"] },
+      ],
       configure: (config) => withMcpServers(config, { tickets: { target: ticketsTarget, url: tickets.url, auth: { kind: "bearer", token: ticketsToken } } }),
     });
     support = await connectMcp(h, "customer-support", { sampling: true });
@@ -80,6 +84,18 @@ describe("MCP over Streamable HTTP through the gateway", () => {
   it("subscribes to an allowed resource only", async () => {
     await expect(support.client.subscribeResource({ uri: "tickets://ticket/T-1001" })).resolves.toBeDefined();
     await expect(support.client.subscribeResource({ uri: "tickets://internal/audit-log" })).rejects.toMatchObject({ code: -32003 });
+  });
+
+  it("delivers the server's own notifications on the GET stream", async () => {
+    const updated = new Promise<string>((resolve) => {
+      support.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => resolve(notification.params.uri));
+    });
+    await support.client.subscribeResource({ uri: "tickets://ticket/T-1005" });
+    // The operator may delete tickets (a grant of this test); the subscriber is told on its GET stream.
+    const operator = await connectMcp(h, "operator");
+    await operator.client.callTool({ name: "delete_ticket", arguments: { id: "T-1005" } });
+    expect(await updated).toBe("tickets://ticket/T-1005");
+    await operator.close();
   });
 
   it("gets an allowed prompt, completes its argument, and refuses another prompt", async () => {

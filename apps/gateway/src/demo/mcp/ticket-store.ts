@@ -21,6 +21,21 @@ const seed: readonly Ticket[] = [
  */
 export class TicketStore {
   readonly #tickets = new Map<string, Ticket>(seed.map((ticket) => [ticket.id, { ...ticket }]));
+  /** Who watches which ticket (sessions that subscribed to its resource), told when it changes. */
+  readonly #watchers = new Map<string, Set<(id: string) => void>>();
+
+  watch(id: string, notify: (id: string) => void): void {
+    let watchers = this.#watchers.get(id);
+    if (watchers === undefined) {
+      watchers = new Set();
+      this.#watchers.set(id, watchers);
+    }
+    watchers.add(notify);
+  }
+
+  unwatch(id: string, notify: (id: string) => void): void {
+    this.#watchers.get(id)?.delete(notify);
+  }
 
   all(): Ticket[] {
     return [...this.#tickets.values()];
@@ -40,6 +55,8 @@ export class TicketStore {
   }
 
   delete(id: string): boolean {
-    return this.#tickets.delete(id);
+    const deleted = this.#tickets.delete(id);
+    if (deleted) for (const notify of this.#watchers.get(id) ?? []) notify(id);
+    return deleted;
   }
 }

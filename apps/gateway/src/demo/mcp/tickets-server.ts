@@ -67,17 +67,31 @@ export function createTicketsServer(options: TicketsServerOptions): McpServer {
     },
   );
 
-  // Subscriptions: a client watching a ticket is told when it changes (here: when it is deleted).
+  // Subscriptions: a session watching a ticket is told when it changes (here: when it is deleted, in
+  // whichever session), on its GET stream.
+  const notify = (id: string) => void server.server.sendResourceUpdated({ uri: ticketUri(id) }).catch(() => {});
   const watched = new Set<string>();
+  const idOf = (uri: string) => (uri.startsWith("tickets://ticket/") ? uri.slice("tickets://ticket/".length) : undefined);
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
-    watched.add(request.params.uri);
+    const id = idOf(request.params.uri);
+    if (id !== undefined) {
+      watched.add(id);
+      store.watch(id, notify);
+    }
     return {};
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
-    watched.delete(request.params.uri);
+    const id = idOf(request.params.uri);
+    if (id !== undefined) {
+      watched.delete(id);
+      store.unwatch(id, notify);
+    }
     return {};
   });
+  server.server.onclose = () => {
+    for (const id of watched) store.unwatch(id, notify);
+  };
 
   server.registerTool(
     "delete_ticket",
@@ -89,7 +103,6 @@ export function createTicketsServer(options: TicketsServerOptions): McpServer {
     },
     async ({ id }) => {
       const deleted = store.delete(id);
-      if (deleted && watched.has(ticketUri(id))) await server.server.sendResourceUpdated({ uri: ticketUri(id) });
       return { isError: !deleted, content: [{ type: "text", text: deleted ? `Deleted ${id}.` : `No ticket ${id}.` }] };
     },
   );

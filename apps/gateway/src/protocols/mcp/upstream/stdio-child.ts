@@ -24,6 +24,9 @@ interface StdioChildEvents {
 /** The variables a stdio server gets from the gateway's own environment: enough to run, never the gateway's secrets. */
 const inheritedVariables = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT"];
 
+/** How long after its exit a process's output may still be read before the exit is reported anyway. */
+const outputDrainMs = 1_000;
+
 /** How long a process has after SIGTERM (and its stdin closed) before it is killed. */
 const stopGraceMs = 2_000;
 
@@ -74,7 +77,13 @@ export class StdioChild extends EventEmitter<StdioChildEvents> {
         // A process that never started emits "error" and no "exit".
         if (this.#process.pid === undefined) finish({ code: null, signal: null, error });
       });
-      this.#process.once("exit", (code, signal) => finish({ code, signal, error: undefined }));
+      // "close" comes once the process has exited and its output has been read to the end, so a
+      // response written just before exiting is delivered, not reported as lost. Should a process
+      // the server started keep the output open, the exit is reported shortly after all the same.
+      this.#process.once("close", (code: number | null, signal: NodeJS.Signals | null) => finish({ code, signal, error: undefined }));
+      this.#process.once("exit", (code, signal) => {
+        setTimeout(() => finish({ code, signal, error: undefined }), outputDrainMs).unref();
+      });
     });
     this.#process.stdin?.on("error", () => {
       // EPIPE after the process exited: the exit event reports it.
