@@ -61,7 +61,7 @@ describe("the audit trail of the MCP path", () => {
       status: 200,
       outcome: "ok",
     });
-    expect(rows[0]?.detail).toMatchObject({ server: "tickets" });
+    expect(rows[0]?.detail).toMatchObject({ server: "tickets", method: "tools/call" });
     expect(Number(rows[0]?.latency_us)).toBeGreaterThan(0);
     expect(JSON.stringify(rows[0])).not.toContain("T-1003-private-argument");
   });

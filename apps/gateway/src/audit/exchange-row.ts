@@ -82,7 +82,14 @@ function resourceColumns(resource: Resource): { name: string; action: string; de
     case "tool":
     case "resource":
     case "prompt":
-      return { name: resource.name, action: resource.action, detail: { server: storable(resource.server, maxName) } };
+      return {
+        name: resource.name,
+        action: resource.action,
+        detail: {
+          server: storable(resource.server, maxName),
+          ...(resource.method === undefined ? {} : { method: storable(resource.method, maxName) }),
+        },
+      };
     case "collection":
       return { name: resource.name, action: resource.action, detail: { database: storable(resource.database, maxName) } };
     default:
