@@ -65,6 +65,8 @@ llm:
 budgets:
   store: { kind: redis, url: "${redis.url}", key_prefix: bench }
 ${budgets}
+# Off here, to measure the budget step alone (loadtest:llm measures the whole path, audit included).
+audit: { enabled: false }
 telemetry: { log_level: warn }
 `,
     );

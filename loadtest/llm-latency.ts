@@ -11,13 +11,16 @@
  *   npm run loadtest:llm                      # defaults: rates 100,400,800 req/s, 8 s per measurement
  *   LOADTEST_RATES=200,1000 LOADTEST_SECONDS=15 npm run loadtest:llm
  */
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { connectionPool, newConnectionLatencies, type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
 import type { Agent } from "undici";
 import { cpuTimeMs, freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
 
+const run = promisify(execFile);
 const rates = (process.env.LOADTEST_RATES ?? "100,200,400").split(",").map(Number);
 const seconds = Number(process.env.LOADTEST_SECONDS ?? 8);
 const rounds = Number(process.env.LOADTEST_ROUNDS ?? 2);
@@ -46,6 +49,9 @@ const chatBody = (stream: boolean) =>
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), "tollgate-loadtest-"));
+  // Every request writes its audit row, as in production: to a PostgreSQL database of its own.
+  const database = `tollgate_bench_${process.pid}`;
+  await run("createdb", ["-h", "127.0.0.1", "-U", "postgres", database]);
   const upstream = await startUpstreamProcess(apiKey);
   const [dataPort, healthPort] = [await freePort(), await freePort()];
   const config = `
@@ -67,6 +73,8 @@ llm:
     local: { type: openai-compatible, base_url: "${upstream.url}/v1", api_key: ${apiKey} }
   models:
     demo-chat: { deployments: [{ provider: local }] }
+audit:
+  database: { kind: postgres, url: "postgresql://postgres@127.0.0.1:5432/${database}" }
 telemetry:
   log_level: info
 `;
@@ -129,6 +137,7 @@ telemetry:
     await gateway.stop();
     await upstream.stop();
     await rm(work, { recursive: true, force: true });
+    await run("dropdb", ["-h", "127.0.0.1", "-U", "postgres", "--if-exists", database]);
   }
 }
 
