@@ -55,5 +55,18 @@ export function embeddedConfig(env: NodeJS.ProcessEnv, cwd: string): ConfigInput
       account_provider: env.OPENAI_API_KEY ? "openai" : "demo",
     },
     mcp: { demo: true },
+    // Budgets to see at work in the quickstart (x-ratelimit headers, `tollgate budgets list`), in memory.
+    budgets: {
+      limits: [
+        {
+          name: "quickstart-daily-spend",
+          match: { agents: ["spiffe://ai.company.org/**"] },
+          split: "per_agent",
+          window: "day",
+          limits: { cost_usd: "5.00", requests: 5000 },
+        },
+        { name: "quickstart-rate", match: { agents: ["spiffe://ai.company.org/**"] }, split: "per_agent", rate: { requests_per_minute: 120, tokens_per_minute: 200_000 } },
+      ],
+    },
   };
 }
