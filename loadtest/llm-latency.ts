@@ -16,25 +16,16 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { connectionPool, newConnectionLatencies, type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
+import { fmt, type Figures, measure, median } from "./support/figures.ts";
+import { connectionPool, newConnectionLatencies, type OpenLoopTarget, percentile } from "./support/open-loop.ts";
 import type { Agent } from "undici";
-import { cpuTimeMs, freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
+import { freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
 
 const run = promisify(execFile);
 const rates = (process.env.LOADTEST_RATES ?? "100,200,400").split(",").map(Number);
 const seconds = Number(process.env.LOADTEST_SECONDS ?? 8);
 const rounds = Number(process.env.LOADTEST_ROUNDS ?? 2);
 const apiKey = "sk-loadtest-upstream";
-
-interface Figures {
-  /** CPU milliseconds the gateway process (or, direct, the upstream process) spent per request. */
-  cpuPerRequest: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  rps: number;
-  errors: number;
-}
 
 const chatBody = (stream: boolean) =>
   JSON.stringify({
@@ -139,31 +130,6 @@ telemetry:
     await rm(work, { recursive: true, force: true });
     await run("dropdb", ["-h", "127.0.0.1", "-U", "postgres", "--if-exists", database]);
   }
-}
-
-async function measure(target: OpenLoopTarget, rate: number, duration: number, pool: Agent, pid: number): Promise<Figures> {
-  const cpuBefore = cpuTimeMs(pid);
-  const result = await runOpenLoop(target, rate, duration * 1000, pool);
-  return {
-    cpuPerRequest: (cpuTimeMs(pid) - cpuBefore) / result.latencies.length,
-    p50: percentile(result.latencies, 50),
-    p90: percentile(result.latencies, 90),
-    p99: percentile(result.latencies, 99),
-    rps: result.achievedRate,
-    errors: result.errors,
-  };
-}
-
-function median(list: Figures[]): Figures {
-  const pick = (key: keyof Figures) => {
-    const sorted = list.map((f) => f[key]).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? 0;
-  };
-  return { cpuPerRequest: pick("cpuPerRequest"), p50: pick("p50"), p90: pick("p90"), p99: pick("p99"), rps: pick("rps"), errors: pick("errors") };
-}
-
-function fmt(ms: number): string {
-  return ms.toFixed(3).padStart(8);
 }
 
 await main();

@@ -24,8 +24,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { type Agent, request } from "undici";
-import { cpuTimeMs, freePort, repoRoot, startGatewayProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
-import { connectionPool, type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
+import { freePort, repoRoot, startGatewayProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
+import { fmt, type Figures, measure, median } from "./support/figures.ts";
+import { connectionPool, type OpenLoopTarget } from "./support/open-loop.ts";
 
 const rates = (process.env.LOADTEST_RATES ?? "100,200,400").split(",").map(Number);
 const seconds = Number(process.env.LOADTEST_SECONDS ?? 8);
@@ -33,15 +34,6 @@ const rounds = Number(process.env.LOADTEST_ROUNDS ?? 2);
 const token = "mcp-loadtest-upstream-token";
 const legacyVersion = "2025-11-25";
 const modernVersion = "2026-07-28";
-
-interface Figures {
-  cpuPerRequest: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  rps: number;
-  errors: number;
-}
 
 type Path = "direct" | "gateway";
 type Scenario = "legacy" | "modern";
@@ -208,31 +200,6 @@ ${process.env.LOADTEST_AUDIT === "off" ? "audit: { enabled: false }\n" : ""}`,
     await upstream.stop();
     await rm(work, { recursive: true, force: true });
   }
-}
-
-async function measure(target: OpenLoopTarget, rate: number, duration: number, pool: Agent, pid: number): Promise<Figures> {
-  const cpuBefore = cpuTimeMs(pid);
-  const result = await runOpenLoop(target, rate, duration * 1000, pool);
-  return {
-    cpuPerRequest: (cpuTimeMs(pid) - cpuBefore) / result.latencies.length,
-    p50: percentile(result.latencies, 50),
-    p90: percentile(result.latencies, 90),
-    p99: percentile(result.latencies, 99),
-    rps: result.achievedRate,
-    errors: result.errors,
-  };
-}
-
-function median(list: Figures[]): Figures {
-  const pick = (key: keyof Figures) => {
-    const sorted = list.map((f) => f[key]).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? 0;
-  };
-  return { cpuPerRequest: pick("cpuPerRequest"), p50: pick("p50"), p90: pick("p90"), p99: pick("p99"), rps: pick("rps"), errors: pick("errors") };
-}
-
-function fmt(ms: number): string {
-  return ms.toFixed(3).padStart(8);
 }
 
 await main();

@@ -46,7 +46,7 @@ describe("bad input on the LLM path", () => {
   }
 
   /** The OpenAI error object, with the code and param the gateway set. */
-  const openaiError = (status: number, code: string, param: string | null = null) => ({
+  const openaiError = (code: string, param: string | null = null) => ({
     error: { message: expect.any(String), type: expect.any(String), param, code },
   });
   /** Anthropic's error object. */
@@ -71,7 +71,7 @@ describe("bad input on the LLM path", () => {
     ])("%s is a 400", async (_name, body) => {
       const response = await send("POST", "/v1/chat/completions", body);
       expect(response.status).toBe(400);
-      expect(response.json).toEqual(openaiError(400, "TG_ERR_BAD_REQUEST"));
+      expect(response.json).toEqual(openaiError("TG_ERR_BAD_REQUEST"));
       expect((response.json.error as { type: string }).type).toBe("invalid_request_error");
       const line = await h.requestLog(response.headers["x-request-id"] as string);
       expect(line).toMatchObject({ status: 400, outcome: "rejected", error: { code: "TG_ERR_BAD_REQUEST" } });
@@ -84,7 +84,7 @@ describe("bad input on the LLM path", () => {
     ])("%s is a 400 about param model", async (_name, body) => {
       const response = await send("POST", "/v1/chat/completions", JSON.stringify(body));
       expect(response.status).toBe(400);
-      expect(response.json).toEqual(openaiError(400, "TG_ERR_BAD_REQUEST", "model"));
+      expect(response.json).toEqual(openaiError("TG_ERR_BAD_REQUEST", "model"));
     });
 
     it.each<[string, string]>([
@@ -93,7 +93,7 @@ describe("bad input on the LLM path", () => {
     ])("a URL the router cannot take (%s) is a 400, recorded like any other request", async (_name, path) => {
       const response = await send("GET", path, undefined, {}, "training");
       expect(response.status).toBe(400);
-      expect(response.json).toEqual(openaiError(400, "TG_ERR_BAD_REQUEST"));
+      expect(response.json).toEqual(openaiError("TG_ERR_BAD_REQUEST"));
       const line = await h.requestLog(response.headers["x-request-id"] as string);
       expect(line).toMatchObject({ status: 400, outcome: "rejected", error: { code: "TG_ERR_BAD_REQUEST", reason: "request.malformed_url" } });
     });
@@ -101,13 +101,13 @@ describe("bad input on the LLM path", () => {
     it("a body that is not JSON is refused, whatever its content type claims", async () => {
       const plain = await send("POST", "/v1/chat/completions", chatBody(), { "content-type": "text/plain" });
       expect(plain.status).toBe(400);
-      expect(plain.json).toEqual(openaiError(400, "TG_ERR_BAD_REQUEST"));
+      expect(plain.json).toEqual(openaiError("TG_ERR_BAD_REQUEST"));
       const form = await send("POST", "/v1/responses", "model=demo-chat&input=hi", { "content-type": "application/x-www-form-urlencoded" });
       expect(form.status).toBe(415);
-      expect(form.json).toEqual(openaiError(415, "TG_ERR_BAD_REQUEST"));
+      expect(form.json).toEqual(openaiError("TG_ERR_BAD_REQUEST"));
       const none = await send("POST", "/v1/embeddings", undefined, {});
       expect(none.status).toBe(400);
-      expect(none.json).toEqual(openaiError(400, "TG_ERR_BAD_REQUEST"));
+      expect(none.json).toEqual(openaiError("TG_ERR_BAD_REQUEST"));
       const multipart = await send("POST", "/v1/chat/completions", "--x\r\n\r\n--x--\r\n", { "content-type": "multipart/form-data; boundary=x" });
       expect(multipart.status).toBe(400);
     });
@@ -116,10 +116,10 @@ describe("bad input on the LLM path", () => {
       const big = chatBody({ padding: "x".repeat(bodyLimit) });
       const declared = await send("POST", "/v1/chat/completions", big);
       expect(declared.status).toBe(413);
-      expect(declared.json).toEqual(openaiError(413, "TG_ERR_BODY_TOO_LARGE"));
+      expect(declared.json).toEqual(openaiError("TG_ERR_BODY_TOO_LARGE"));
       const streamed = await send("POST", "/v1/chat/completions", Readable.from([Buffer.from(big.slice(0, 1000)), Buffer.from(big.slice(1000))]));
       expect(streamed.status).toBe(413);
-      expect(streamed.json).toEqual(openaiError(413, "TG_ERR_BODY_TOO_LARGE"));
+      expect(streamed.json).toEqual(openaiError("TG_ERR_BODY_TOO_LARGE"));
     });
 
     it("an upload over server.upload_limit is a 413", async () => {
@@ -128,7 +128,7 @@ describe("bad input on the LLM path", () => {
       form.append("file", new Blob([Buffer.alloc(uploadLimit * 2, "a")]), "train.jsonl");
       const response = await h.fetch("training", "/v1/files", { method: "POST", body: form });
       expect(response.status).toBe(413);
-      expect(await response.json()).toEqual(openaiError(413, "TG_ERR_BODY_TOO_LARGE"));
+      expect(await response.json()).toEqual(openaiError("TG_ERR_BODY_TOO_LARGE"));
       // Refused on its declared length, before a byte of it went anywhere.
       expect(h.upstreams[0]?.requests).toEqual([]);
     });
@@ -138,7 +138,7 @@ describe("bad input on the LLM path", () => {
       const parts = [Buffer.from(head), ...Array.from({ length: 8 }, () => Buffer.alloc(uploadLimit / 4, "a")), Buffer.from("\r\n--b--\r\n")];
       const response = await send("POST", "/v1/files", Readable.from(parts), { "content-type": "multipart/form-data; boundary=b" }, "training");
       expect(response.status).toBe(413);
-      expect(response.json).toEqual(openaiError(413, "TG_ERR_BODY_TOO_LARGE"));
+      expect(response.json).toEqual(openaiError("TG_ERR_BODY_TOO_LARGE"));
       const line = await h.requestLog(response.headers["x-request-id"] as string);
       expect(line).toMatchObject({ status: 413, outcome: "rejected" });
     });
@@ -146,7 +146,7 @@ describe("bad input on the LLM path", () => {
     it("an upload that is not multipart is a 400", async () => {
       const response = await send("POST", "/v1/files", '{"purpose":"batch"}', { "content-type": "application/json" }, "training");
       expect(response.status).toBe(400);
-      expect(response.json).toEqual(openaiError(400, "TG_ERR_BAD_REQUEST"));
+      expect(response.json).toEqual(openaiError("TG_ERR_BAD_REQUEST"));
       expect(h.upstreams[0]?.requests).toEqual([]);
     });
 
@@ -155,7 +155,7 @@ describe("bad input on the LLM path", () => {
       async (id) => {
         const response = await send("GET", `/v1/files/${id}/content`, undefined, {}, "training");
         expect(response.status).toBe(400);
-        expect(response.json).toEqual(openaiError(400, "TG_ERR_BAD_REQUEST", "id"));
+        expect(response.json).toEqual(openaiError("TG_ERR_BAD_REQUEST", "id"));
         const cancel = await send("POST", `/v1/batches/${id}/cancel`, undefined, {}, "training");
         expect(cancel.status).toBe(400);
       },
@@ -164,14 +164,14 @@ describe("bad input on the LLM path", () => {
     it("an unknown model is a 404 about param model", async () => {
       const response = await send("POST", "/v1/chat/completions", chatBody({ model: "gpt-4.1" }));
       expect(response.status).toBe(404);
-      expect(response.json).toEqual(openaiError(404, "TG_ERR_UNKNOWN_MODEL", "model"));
+      expect(response.json).toEqual(openaiError("TG_ERR_UNKNOWN_MODEL", "model"));
       expect((response.json.error as { type: string }).type).toBe("not_found_error");
     });
 
     it("a model the caller may not use is a 403, whether or not it exists", async () => {
       const response = await send("POST", "/v1/chat/completions", chatBody({ model: "no-such-model" }));
       expect(response.status).toBe(403);
-      expect(response.json).toMatchObject(openaiError(403, "TG_ERR_POLICY_DENIED"));
+      expect(response.json).toMatchObject(openaiError("TG_ERR_POLICY_DENIED"));
     });
 
     it.each<[string, string]>([
@@ -187,7 +187,7 @@ describe("bad input on the LLM path", () => {
     ])("an unclassified operation, %s %s, is a 404 and never forwarded", async (method, path) => {
       const response = await send(method as "GET" | "POST", path, method === "POST" ? chatBody() : undefined, method === "POST" ? { "content-type": "application/json" } : {});
       expect(response.status).toBe(404);
-      expect(response.json).toEqual(openaiError(404, "TG_ERR_UNCLASSIFIED"));
+      expect(response.json).toEqual(openaiError("TG_ERR_UNCLASSIFIED"));
     });
   });
 

@@ -6,7 +6,7 @@ import { quickstartIdentities } from "../src/config/embedded.ts";
 import { startTicketsMcpServer, type TicketsMcpServer } from "../src/demo/mcp/tickets-http-server.ts";
 import { ensureQuickstartPki } from "../src/identity/quickstart-pki.ts";
 import { type Harness, startHarness } from "./harness/gateway-harness.ts";
-import { connectMcp, ticketsTarget, ticketsToken, withMcpServers } from "./harness/mcp-support.ts";
+import { connectMcp, ticketsTarget, withMcpServers } from "./harness/mcp-support.ts";
 import { type PagedMcpServer, startPagedMcpServer } from "./harness/paged-mcp-server.ts";
 
 /** Every page of a list, walked by cursor as a client does; also the page sizes seen. */

@@ -12,7 +12,7 @@ import { attachConnectionIdentity, type ConnectionIdentityTracker, tlsSecureCont
 import { PolicyEngine } from "../policy/engine.ts";
 import { PolicyReloader } from "../policy/policy-reloader.ts";
 import { createLogger, flushLogger, type Logger } from "../telemetry/logger.ts";
-import { createTracing, type Tracing } from "../telemetry/tracing.ts";
+import { createTracing } from "../telemetry/tracing.ts";
 import { ModelRoutes } from "../upstream/model-routes.ts";
 import type { Provider } from "../upstream/provider.ts";
 import { createProvider } from "../upstream/providers/create-provider.ts";

@@ -5,7 +5,8 @@ import type { Deployment } from "../../upstream/model-routes.ts";
 import type { Provider } from "../../upstream/provider.ts";
 import { failGenAiSpan, startGenAiSpan } from "./gen-ai-span.ts";
 import type { LlmContext } from "./llm-context.ts";
-import { abortOnClientGone, recordAttempt, requireJson } from "./model-call.ts";
+import { abortWhenCallerLeaves } from "../../upstream/abort-when-caller-leaves.ts";
+import { recordAttempt, requireJson } from "./model-call.ts";
 import type { LlmOperation } from "./operations.ts";
 import { forwardedHeaders } from "./passthrough-headers.ts";
 import { requestFacts, requireModel } from "./request-facts.ts";
@@ -71,7 +72,7 @@ export async function callAccount(
       search: query === -1 ? "" : request.url.slice(query),
       headers: forwardedHeaders(request.headers, upload),
       body,
-      signal: abortOnClientGone(reply).signal,
+      signal: abortWhenCallerLeaves(reply).signal,
       onAttempt: recordAttempt(exchange),
     })
     .catch((error: unknown) => {

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { TollgateError } from "../../errors/tollgate-error.ts";
 import type { Exchange } from "../../gate/exchange.ts";
 import type { Deployment } from "../../upstream/model-routes.ts";
+import { abortWhenCallerLeaves } from "../../upstream/abort-when-caller-leaves.ts";
 import { deploymentBody } from "./deployment-body.ts";
 import { failGenAiSpan, startGenAiSpan } from "./gen-ai-span.ts";
 import { isJsonBody, type JsonBody } from "./json-body.ts";
@@ -68,7 +69,7 @@ export async function callModel(
   const askUsage = operation.api === "chat" && body.json.stream === true && streamOptions?.include_usage !== true;
   const extra = askUsage ? { stream_options: { ...(typeof streamOptions === "object" ? streamOptions : {}), include_usage: true } } : undefined;
   const span = startGenAiSpan(context.tracer, exchange, operation.api, model, requestedCap);
-  const abort = abortOnClientGone(reply);
+  const abort = abortWhenCallerLeaves(reply);
   const answer = await context.client
     .send({
       plan,
@@ -120,19 +121,4 @@ export function recordAttempt(exchange: Exchange): (deployment: Deployment, atte
       ...(deployment.model === "" ? {} : { model: deployment.model }),
     };
   };
-}
-
-/** Aborts the upstream request when the caller goes away before its response is complete. */
-export function abortOnClientGone(reply: FastifyReply): AbortController {
-  const controller = new AbortController();
-  const response = reply.raw;
-  // The caller may already be gone (it left while its body was being read): nobody to call for.
-  if (response.destroyed && !response.writableFinished) {
-    controller.abort();
-    return controller;
-  }
-  response.once("close", () => {
-    if (!response.writableFinished) controller.abort();
-  });
-  return controller;
 }

@@ -1,3 +1,4 @@
+import { abortWhenCallerLeaves } from "../../upstream/abort-when-caller-leaves.ts";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { TollgateError } from "../../errors/tollgate-error.ts";
 import { type McpOperation, classifyMessage } from "./classify.ts";
@@ -110,16 +111,3 @@ function parseMessage(request: FastifyRequest): ClientMessage {
   return message;
 }
 
-/** Aborts the request to the server when the agent goes away before its answer is complete. */
-function abortWhenCallerLeaves(reply: FastifyReply): AbortController {
-  const controller = new AbortController();
-  const response = reply.raw;
-  if (response.destroyed && !response.writableFinished) {
-    controller.abort();
-    return controller;
-  }
-  response.once("close", () => {
-    if (!response.writableFinished) controller.abort();
-  });
-  return controller;
-}
