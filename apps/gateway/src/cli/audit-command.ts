@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { microsToUsd } from "../protocols/admin/spend-csv.ts";
 import { AdminClient, connectionHelp, connectionOptions, resolveConnection } from "./admin-client.ts";
 import { runAdminCommand } from "./admin-command-errors.ts";
-import { type CommandIo, processIo, UsageError } from "./command-io.ts";
+import { type CommandIo, processIo, runSubcommand, UsageError } from "./command-io.ts";
 import { textTable } from "./text-table.ts";
 
 const usage = `Usage:
@@ -59,26 +59,13 @@ interface VerifyResult {
 
 export async function runAuditCommand(args: string[], io: CommandIo = processIo()): Promise<number> {
   return runAdminCommand("audit", usage, io, async () => {
-    const [subcommand, ...rest] = args;
-    switch (subcommand) {
-      case "search":
-        return search(rest, io);
-      case "tail":
-        return tail(rest, io);
-      case "export":
-        return exportRows(rest, io);
-      case "verify":
-        return verify(rest, io);
-      case "help":
-      case "--help":
-      case "-h":
-        io.stdout.write(usage);
-        return 0;
-      case undefined:
-        throw new UsageError("a subcommand is needed: search, tail, export or verify");
-      default:
-        throw new UsageError(`unknown subcommand "${subcommand}"`);
-    }
+    const subcommands = {
+      search: (rest: string[]) => search(rest, io),
+      tail: (rest: string[]) => tail(rest, io),
+      export: (rest: string[]) => exportRows(rest, io),
+      verify: (rest: string[]) => verify(rest, io),
+    };
+    return runSubcommand(args, subcommands, usage, io);
   });
 }
 

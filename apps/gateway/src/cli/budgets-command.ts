@@ -3,7 +3,7 @@ import type { BudgetCounterStatus, BudgetDefinition, BudgetLimitValues } from ".
 import { microsToUsd } from "../protocols/admin/spend-csv.ts";
 import { AdminClient, connectionHelp, connectionOptions, resolveConnection } from "./admin-client.ts";
 import { runAdminCommand } from "./admin-command-errors.ts";
-import { type CommandIo, processIo, UsageError } from "./command-io.ts";
+import { type CommandIo, processIo, runSubcommand, UsageError } from "./command-io.ts";
 import { textTable } from "./text-table.ts";
 
 const usage = `Usage:
@@ -18,24 +18,12 @@ ${connectionHelp}`;
 
 export async function runBudgetsCommand(args: string[], io: CommandIo = processIo()): Promise<number> {
   return runAdminCommand("budgets", usage, io, async () => {
-    const [subcommand, ...rest] = args;
-    switch (subcommand) {
-      case "list":
-        return list(rest, io);
-      case "set":
-        return set(rest, io);
-      case "reset":
-        return reset(rest, io);
-      case "help":
-      case "--help":
-      case "-h":
-        io.stdout.write(usage);
-        return 0;
-      case undefined:
-        throw new UsageError("a subcommand is needed: list, set or reset");
-      default:
-        throw new UsageError(`unknown subcommand "${subcommand}"`);
-    }
+    const subcommands = {
+      list: (rest: string[]) => list(rest, io),
+      set: (rest: string[]) => set(rest, io),
+      reset: (rest: string[]) => reset(rest, io),
+    };
+    return runSubcommand(args, subcommands, usage, io);
   });
 }
 

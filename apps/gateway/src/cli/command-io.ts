@@ -24,3 +24,26 @@ export function processIo(): CommandIo {
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
+
+/**
+ * Runs the subcommand `args[0]` names with the rest of the arguments: `help` (or -h, --help) prints the
+ * usage; a missing or unknown subcommand is a UsageError naming the ones there are.
+ */
+export async function runSubcommand(
+  args: readonly string[],
+  subcommands: Readonly<Record<string, (rest: string[]) => Promise<number>>>,
+  usage: string,
+  io: Pick<CommandIo, "stdout">,
+): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === "help" || name === "--help" || name === "-h") {
+    io.stdout.write(usage);
+    return 0;
+  }
+  const names = Object.keys(subcommands);
+  const known = names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : (names[0] ?? "");
+  if (name === undefined) throw new UsageError(`a subcommand is needed: ${known}`);
+  const run = subcommands[name];
+  if (run === undefined) throw new UsageError(`unknown subcommand "${name}"`);
+  return run(rest);
+}

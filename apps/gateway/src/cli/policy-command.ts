@@ -11,6 +11,7 @@ import { PolicyEngine, PolicyLoadError } from "../policy/engine.ts";
 import { PolicyInputError, readPolicyInput } from "../policy/input-reader.ts";
 import { policyNow } from "../policy/input.ts";
 import { OpaUnavailableError, runOpa } from "../policy/opa-command.ts";
+import { runSubcommand, UsageError } from "./command-io.ts";
 
 export interface PolicyCommandIo {
   stdout: Writable;
@@ -30,30 +31,16 @@ const usage = `Usage:
 Set TOLLGATE_OPA to an opa binary to use it instead of the one pinned in tools/go.mod.
 `;
 
-/** A mistake in how the command was called: the message is printed with the usage, exit code 2. */
-class UsageError extends Error {}
 
 /** `tollgate policy ...`; resolves with the process exit code. */
 export async function runPolicyCommand(args: string[], io: PolicyCommandIo = processIo()): Promise<number> {
-  const [subcommand, ...rest] = args;
   try {
-    switch (subcommand) {
-      case "test":
-        return await testCommand(rest, io);
-      case "build":
-        return await buildCommand(rest, io);
-      case "eval":
-        return await evalCommand(rest, io);
-      case "help":
-      case "--help":
-      case "-h":
-        io.stdout.write(usage);
-        return 0;
-      case undefined:
-        throw new UsageError("a subcommand is needed: test, build or eval");
-      default:
-        throw new UsageError(`unknown subcommand "${subcommand}"`);
-    }
+    const subcommands = {
+      test: (rest: string[]) => testCommand(rest, io),
+      build: (rest: string[]) => buildCommand(rest, io),
+      eval: (rest: string[]) => evalCommand(rest, io),
+    };
+    return await runSubcommand(args, subcommands, usage, io);
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       io.stderr.write(`tollgate policy: ${(error as Error).message}\n\n${usage}`);

@@ -1,3 +1,4 @@
+import type { SpendLine } from "../audit/spend-report.ts";
 import { parseArgs } from "node:util";
 import { microsToUsd } from "../protocols/admin/spend-csv.ts";
 import { AdminClient, connectionHelp, connectionOptions, resolveConnection } from "./admin-client.ts";
@@ -15,16 +16,6 @@ each request was made. --since takes a duration back from now (30m, 24h, 7d; def
 
 ${connectionHelp}`;
 
-interface SpendLine {
-  key: string;
-  requests: number;
-  denied: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cached_input_tokens: number;
-  cost_micro_usd: number;
-}
 
 export async function runSpendCommand(args: string[], io: CommandIo = processIo()): Promise<number> {
   return runAdminCommand("spend", usage, io, async () => {
