@@ -49,6 +49,14 @@ describe("MCP over Streamable HTTP through the gateway", () => {
     });
   });
 
+  it("traces the call to the server after OpenTelemetry's MCP conventions", async () => {
+    const traced = h.spans.finishedSpan((span) => span.name === "tools/call get_ticket");
+    await support.client.callTool({ name: "get_ticket", arguments: { id: "T-1001" } });
+    const span = await traced;
+    expect(span.attributes).toMatchObject({ "mcp.method.name": "tools/call", "gen_ai.tool.name": "get_ticket", "tollgate.upstream.provider": "tickets", "http.response.status_code": 200 });
+    expect(span.parentSpanContext?.spanId).toBeDefined();
+  });
+
   it("refuses a tool the policy denies, by name, with the policy's reasons, and never forwards it", async () => {
     const before = tickets.requests.length;
     const error = await support.client.callTool({ name: "delete_ticket", arguments: { id: "T-1001" } }).catch((e: unknown) => e);

@@ -70,7 +70,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   if (options.audit !== undefined) app.register(auditStage, { recorder: options.audit });
   app.register(budgetStage, options.budgets);
   app.register(llmPlugin, { ...options.llm, prefix: "/v1" });
-  app.register(mcpPlugin, { ...options.mcp, prefix: "/mcp" });
+  app.register(mcpPlugin, { ...options.mcp, tracer: options.tracer, prefix: "/mcp" });
 
   // Outside every protocol's prefix: answered in OpenAI's format, the most common client's.
   app.setNotFoundHandler((request, reply) => {

@@ -1,3 +1,4 @@
+import type { Tracer } from "@opentelemetry/api";
 import type { SessionSealer } from "./session-token.ts";
 import type { ToolCallQuotas } from "./tool-call-quotas.ts";
 import type { McpUpstream } from "./upstream/mcp-upstream.ts";
@@ -27,4 +28,6 @@ export interface McpContext {
   /** Largest server message the gateway inspects. */
   readonly maxMessageSize: number;
   readonly log: McpLog;
+  /** Traces the call to the server (the data plane passes its tracer in). */
+  readonly tracer?: Tracer;
 }

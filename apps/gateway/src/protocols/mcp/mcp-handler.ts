@@ -1,5 +1,7 @@
 import { abortWhenCallerLeaves } from "../../upstream/abort-when-caller-leaves.ts";
+import { SpanKind } from "@opentelemetry/api";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { startChildSpan } from "../../telemetry/tracing.ts";
 import { TollgateError } from "../../errors/tollgate-error.ts";
 import { type McpOperation, classifyMessage } from "./classify.ts";
 import { forwardedMcpHeaders, headerValue } from "./forwarded-headers.ts";
@@ -59,6 +61,7 @@ export async function handleMcpRequest(context: McpContext, request: FastifyRequ
 
   const abort = abortWhenCallerLeaves(reply);
   exchange.upstream = { provider: server.name, attempts: 1 };
+  traceCall(context, exchange, reply, method, message, operation, protocolVersion);
   const answer = await server.upstream.send({
     method,
     era,
@@ -95,6 +98,38 @@ export async function handleMcpRequest(context: McpContext, request: FastifyRequ
     messageId: message?.kind === "request" ? message.id : null,
     maxMessageSize: context.maxMessageSize,
     log: context.log,
+  });
+}
+
+/**
+ * The span of the call to the server, named and attributed after OpenTelemetry's MCP semantic
+ * conventions (`tools/call get_ticket`, mcp.method.name, gen_ai.tool.name, ...); it ends when the
+ * answer has been relayed, or the caller went away.
+ */
+function traceCall(
+  context: McpContext,
+  exchange: FastifyRequest["exchange"],
+  reply: FastifyReply,
+  method: string,
+  message: ClientMessage | undefined,
+  operation: McpOperation,
+  protocolVersion: string | undefined,
+): void {
+  if (context.tracer === undefined) return;
+  const rpcMethod = message?.kind === "request" || message?.kind === "notification" ? message.method : method === "GET" ? "GET stream" : "DELETE session";
+  const target = operation.kind === "use" ? operation.resource.name : undefined;
+  const span = startChildSpan(context.tracer, exchange.span, target === undefined ? rpcMethod : `${rpcMethod} ${target}`, SpanKind.CLIENT);
+  if (span.isRecording()) {
+    span.setAttribute("mcp.method.name", rpcMethod);
+    if (protocolVersion !== undefined) span.setAttribute("mcp.protocol.version", protocolVersion);
+    if (operation.kind === "use" && operation.resource.kind === "tool") span.setAttribute("gen_ai.tool.name", operation.resource.name);
+    if (operation.kind === "use" && operation.resource.kind !== "tool") span.setAttribute("mcp.resource.name", operation.resource.name);
+    if (message?.kind === "request") span.setAttribute("jsonrpc.request.id", String(message.id));
+    span.setAttribute("tollgate.upstream.provider", exchange.upstream?.provider ?? "");
+  }
+  reply.raw.once("close", () => {
+    if (span.isRecording()) span.setAttribute("http.response.status_code", reply.raw.statusCode);
+    span.end();
   });
 }
 
