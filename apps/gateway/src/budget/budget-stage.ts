@@ -116,6 +116,9 @@ const budgetStage: FastifyPluginCallback<BudgetStageOptions> = (fastify, options
     hold.store = reserved.store;
     hold.counters = counters;
     hold.states = reserved.result.states;
+    // The caller left while the reservation was being made: the exchange has finished (and settled
+    // nothing), so give the reservation back now rather than hold it until its lease ends.
+    if (exchange.isFinished) settle(exchange);
     return hold;
   };
 

@@ -90,6 +90,11 @@ export class Exchange {
   durationMs = 0;
   private finished = false;
 
+  /** Whether the exchange has finished (its finishers ran): anything learnt later is too late for them. */
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
   constructor(method: string, path: string, protocol: Protocol, id: string = randomUUID()) {
     this.id = id;
     this.receivedAt = new Date();
