@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { FormData as UndiciFormData } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePrice, costOf } from "../src/budget/pricing.ts";
 import { defaultPrices } from "../src/budget/default-prices.ts";
@@ -260,6 +261,53 @@ describe("budgets: sliding-minute rate limits, policy-named budgets, account ope
     expect(((await second.json()) as { error: { message: string } }).error.message).toContain('Budget "project-apollo" is exhausted');
     // customer-support's grant names no budget: project-apollo does not apply to it.
     expect((await post(h, "customer-support", "/v1/chat/completions", chat("support"))).status).toBe(200);
+  });
+});
+
+describe("budgets: batches and fine-tuning jobs are charged their tokens when they end", () => {
+  let h: Harness;
+  const training = "spiffe://ai.company.org/pipeline/training/job-abc";
+  beforeAll(async () => {
+    h = await startHarness({
+      configure: (config) => {
+        config.budgets = { limits: [{ name: "training-daily", match: { agents: ["spiffe://ai.company.org/pipeline/training/*"] }, window: "day", limits: { total_tokens: 1_000_000 } }] };
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  const used = async () => (await h.gateway.budgets.status({ budget: "training-daily", subject: training }))[0]?.used;
+  const upload = async (purpose: string, content: string) => {
+    const form = new UndiciFormData();
+    form.append("purpose", purpose);
+    form.append("file", new Blob([content]), "input.jsonl");
+    const response = await h.fetch("training", "/v1/files", { method: "POST", body: form });
+    return ((await response.json()) as { id: string }).id;
+  };
+
+  it("charges an ended batch's usage to whoever started it, once", async () => {
+    const file = await upload("batch", '{"custom_id":"1","method":"POST","url":"/v1/embeddings","body":{"model":"demo-embed","input":"x"}}\n');
+    const created = await post(h, "training", "/v1/batches", JSON.stringify({ input_file_id: file, endpoint: "/v1/embeddings", completion_window: "24h" }));
+    const batch = (await created.json()) as { id: string };
+    expect((await used())?.totalTokens).toBe(0);
+    h.upstreams[0]!.jobs.completeBatch(batch.id, { input: 1200, output: 300 });
+
+    const seen = await h.fetch("training", `/v1/batches/${batch.id}`);
+    expect(((await seen.json()) as { status: string }).status).toBe("completed");
+    let after = await used();
+    while (after?.totalTokens === 0) after = await used();
+    expect(after).toMatchObject({ inputTokens: 1200, outputTokens: 300, totalTokens: 1500 });
+
+    // Seen again (and in a list), it is not charged again.
+    await (await h.fetch("training", `/v1/batches/${batch.id}`)).text();
+    await (await h.fetch("training", "/v1/batches")).text();
+    const job = (await (await post(h, "training", "/v1/fine_tuning/jobs", JSON.stringify({ model: "demo-chat", training_file: await upload("fine-tune", '{"messages":[]}\n') }))).json()) as { id: string };
+    h.upstreams[0]!.jobs.succeedFineTune(job.id, 5000);
+    await (await h.fetch("training", "/v1/fine_tuning/jobs")).text();
+    let final = await used();
+    while (final?.totalTokens === 1500) final = await used();
+    // The fine-tuning job's trained tokens, and the batch once only.
+    expect(final).toMatchObject({ inputTokens: 6200, outputTokens: 300, totalTokens: 6500 });
   });
 });
 

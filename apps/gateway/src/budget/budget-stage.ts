@@ -40,6 +40,13 @@ export interface BudgetGate {
   reserve(exchange: Exchange, spec: BudgetRequestSpec): Promise<BudgetHold>;
   /** OpenAI-style x-ratelimit-* headers for a held request. */
   headers(hold: BudgetHold): Record<string, string>;
+  /**
+   * Remembers who started a batch or fine-tuning job, and with which model and obligations, so its
+   * tokens are charged to that caller's budgets when the job ends (their tokens are in no request).
+   */
+  rememberJob(exchange: Exchange, job: { kind: string; id: string }, spec: Pick<BudgetRequestSpec, "model" | "provider" | "obligations">): void;
+  /** Charges an ended job's tokens to its starter's budgets, once, whichever replica sees it end first. */
+  chargeJob(job: { kind: string; id: string; usage?: TokenUsage | undefined }): void;
   /** The output a request may produce before a hard stop cuts it off (undefined: no hard stop). */
   hardStopAt(hold: BudgetHold): number | undefined;
   readonly tokens: TokenCounter;
@@ -139,8 +146,42 @@ const budgetStage: FastifyPluginCallback<BudgetStageOptions> = (fastify, options
     settlements.add(() => store.settle(hold.store as BudgetStore, { requestId: hold.requestId, now: now(), counters }));
   };
 
+  const rememberJob: BudgetGate["rememberJob"] = (exchange, job, spec) => {
+    const caller = exchange.caller?.id.uri;
+    if (caller === undefined) return;
+    const record = JSON.stringify({ caller, model: spec.model, provider: spec.provider, obligations: spec.obligations ?? [] });
+    settlements.add(async () => {
+      await store.shared.rememberJob(`${job.kind}:${job.id}`, record, jobMemoryMs);
+      return true;
+    });
+  };
+
+  const chargeJob: BudgetGate["chargeJob"] = (job) => {
+    const usage = job.usage;
+    if (usage === undefined) return;
+    settlements.add(async () => {
+      const claimed = await store.shared.claimJob(`${job.kind}:${job.id}`);
+      if (claimed === undefined) return false;
+      const owner = JSON.parse(claimed) as { caller: string; model?: string; provider?: string; obligations: string[] };
+      const book = registry.book();
+      const budgets = book.matching({ caller: owner.caller, model: owner.model, provider: owner.provider, obligations: owner.obligations });
+      const actual: BudgetAmountsOf = { costMicroUsd: 0, inputTokens: usage.input, outputTokens: usage.output, requests: 0 };
+      // Tokens a job consumed over hours are not a per-minute rate: they count on calendar windows only.
+      const counters = book.counters(budgets, owner.caller, actual, now()).filter((c) => c.kind === "window");
+      if (counters.length === 0) return false;
+      logger.info({ job: job.id, kind: job.kind, caller: owner.caller, usage }, "charged an ended job's tokens to its starter's budgets");
+      return store.settle(store.shared, {
+        requestId: `job:${job.kind}:${job.id}`,
+        now: now(),
+        counters: counters.map((counter) => ({ counter, actual: windowAmounts(actual) })),
+      });
+    });
+  };
+
   fastify.decorate("budgets", {
     reserve,
+    rememberJob,
+    chargeJob,
     headers: (hold: BudgetHold) => rateLimitHeaders(hold.states, now()),
     hardStopAt: (hold: BudgetHold) => (settings.hard_stop && hold.counters.length > 0 ? hold.estimate.outputTokens : undefined),
     tokens,
@@ -152,6 +193,9 @@ const budgetStage: FastifyPluginCallback<BudgetStageOptions> = (fastify, options
   });
   done();
 };
+
+/** How long the starter of a job is remembered (batches end within days; fine-tuning jobs, weeks). */
+const jobMemoryMs = 60 * 24 * 3600_000;
 
 function shortfallError(shortfall: Shortfall, now: number): TollgateError {
   const retryAfterSeconds = Math.max(1, Math.ceil((shortfall.retryAt - now) / 1000));

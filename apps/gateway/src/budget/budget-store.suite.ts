@@ -132,6 +132,17 @@ export function describeBudgetStore(name: string, open: () => Promise<BudgetStor
       await store.close();
     });
 
+    it("remembers who started a job, and lets exactly one caller claim it", async () => {
+      const store = await open();
+      const key = `batch:${unique()}`;
+      expect(await store.claimJob(key)).toBeUndefined();
+      await store.rememberJob(key, '{"caller":"a"}', 60_000);
+      await store.rememberJob(key, '{"caller":"b"}', 60_000);
+      const claims = await Promise.all([store.claimJob(key), store.claimJob(key), store.claimJob(key)]);
+      expect(claims.filter((c) => c !== undefined)).toEqual(['{"caller":"a"}']);
+      await store.close();
+    });
+
     it("keeps run-time limit changes shared", async () => {
       const store = await open();
       const budget = unique();

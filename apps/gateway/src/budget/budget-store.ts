@@ -100,6 +100,13 @@ export interface BudgetStore {
   settle(request: SettleRequest): Promise<boolean>;
   /** The current totals of the given counters (reservations past their lease are not counted). */
   snapshot(counters: readonly Counter[], now: number): Promise<CounterSnapshot[]>;
+  /**
+   * Remembers who started a job (a batch, a fine-tuning job) whose tokens are known only when it ends,
+   * so that they can be charged then, by whichever replica sees it end.
+   */
+  rememberJob(key: string, record: string, ttlMs: number): Promise<void>;
+  /** The record of a job, the first time it is claimed; undefined when unknown or already claimed. */
+  claimJob(key: string): Promise<string | undefined>;
   /** Limits changed at run time, by budget name (shared by every replica using the same store). */
   overrides(): Promise<Record<string, string>>;
   setOverride(budget: string, value: string | undefined): Promise<void>;

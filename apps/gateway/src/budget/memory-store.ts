@@ -45,6 +45,7 @@ export class MemoryBudgetStore implements BudgetStore {
   /** request id -> when its settled marker expires */
   private readonly settled = new Map<string, number>();
   private readonly overridden = new Map<string, string>();
+  private readonly jobs = new Map<string, { record: string; expiresAt: number; claimed: boolean }>();
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     const { now } = request;
@@ -131,6 +132,17 @@ export class MemoryBudgetStore implements BudgetStore {
       }
       return { budget: counter.budget, subject: counter.subject, kind: "rate", windowId: "sliding-minute", used: totals, reserved: [0, 0] };
     });
+  }
+
+  async rememberJob(key: string, record: string, ttlMs: number): Promise<void> {
+    if (!this.jobs.has(key)) this.jobs.set(key, { record, expiresAt: Date.now() + ttlMs, claimed: false });
+  }
+
+  async claimJob(key: string): Promise<string | undefined> {
+    const job = this.jobs.get(key);
+    if (job === undefined || job.claimed || job.expiresAt <= Date.now()) return undefined;
+    job.claimed = true;
+    return job.record;
   }
 
   async overrides(): Promise<Record<string, string>> {

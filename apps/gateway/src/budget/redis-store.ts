@@ -133,6 +133,25 @@ export class RedisBudgetStore implements BudgetStore {
     });
   }
 
+  async rememberJob(key: string, record: string, ttlMs: number): Promise<void> {
+    const full = `${this.tag}:job:${key}`;
+    await this.call(async (c) => {
+      const redis = c as unknown as Redis;
+      // The first record wins: a repeated creation answer does not change who started the job.
+      if ((await redis.hsetnx(full, "r", record)) === 1) await redis.pexpire(full, ttlMs);
+    });
+  }
+
+  async claimJob(key: string): Promise<string | undefined> {
+    const full = `${this.tag}:job:${key}`;
+    return (await this.call(async (c) => {
+      const redis = c as unknown as Redis;
+      // HSETNX is atomic: of several replicas seeing the job end, exactly one claims it.
+      if ((await redis.exists(full)) === 0 || (await redis.hsetnx(full, "c", "1")) === 0) return undefined;
+      return (await redis.hget(full, "r")) ?? undefined;
+    })) as string | undefined;
+  }
+
   async overrides(): Promise<Record<string, string>> {
     return (await this.call((c) => (c as unknown as Redis).hgetall(`${this.tag}:overrides`))) as Record<string, string>;
   }

@@ -41,11 +41,19 @@ export interface DemoProviderOptions {
   bodyLimit?: number;
 }
 
+/** Batches and fine-tuning jobs never run in the demo: these end them, as a provider would when done. */
+export interface DemoJobs {
+  completeBatch(id: string, usage: { input: number; output: number }): void;
+  succeedFineTune(id: string, trainedTokens: number): void;
+}
+
 export interface DemoProvider {
   /** The base origin, e.g. `http://127.0.0.1:41234`; OpenAI clients take `${url}/v1`. */
   readonly url: string;
   /** The requests received, oldest first (the last `requestLogLimit` at least). */
   readonly requests: readonly RecordedRequest[];
+  /** Ends batches and fine-tuning jobs (the demo never runs them). */
+  readonly jobs: DemoJobs;
   /** Faults to answer the next matching requests with. */
   readonly faults: FaultQueue;
   /** `request`, `aborted` and `finished` events, each with the request's record. */
@@ -70,13 +78,14 @@ const defaultRequestLogLimit = 1000;
 export async function startDemoProvider(options: DemoProviderOptions = {}): Promise<DemoProvider> {
   const log = new RequestLog(options.requestLogLimit ?? defaultRequestLogLimit);
   const faults = new FaultQueue();
-  const app = await buildDemoApp(options, log, faults);
+  const { app, jobs } = await buildDemoApp(options, log, faults);
   await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const url = originOf(app);
 
   return {
     url,
     faults,
+    jobs,
     events: log.events,
     get requests() {
       return log.records;
@@ -94,7 +103,11 @@ export async function startDemoProvider(options: DemoProviderOptions = {}): Prom
   };
 }
 
-async function buildDemoApp(options: DemoProviderOptions, log: RequestLog, faults: FaultQueue): Promise<FastifyInstance> {
+async function buildDemoApp(
+  options: DemoProviderOptions,
+  log: RequestLog,
+  faults: FaultQueue,
+): Promise<{ app: FastifyInstance; jobs: DemoJobs }> {
   const app = fastify({
     ...(options.logger === undefined
       ? { logger: false }
@@ -113,10 +126,10 @@ async function buildDemoApp(options: DemoProviderOptions, log: RequestLog, fault
   openAiEmbeddingsRoutes(app);
   openAiModelsRoutes(app);
   openAiFilesRoutes(app, ids, files);
-  openAiFineTuningRoutes(app, ids, files);
-  openAiBatchesRoutes(app, ids, files);
+  const fineTuning = openAiFineTuningRoutes(app, ids, files);
+  const batches = openAiBatchesRoutes(app, ids, files);
   anthropicMessagesRoutes(app, ids);
-  return app;
+  return { app, jobs: { completeBatch: batches.complete, succeedFineTune: fineTuning.succeed } };
 }
 
 function originOf(app: FastifyInstance): string {

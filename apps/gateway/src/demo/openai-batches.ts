@@ -35,9 +35,17 @@ interface Batch {
   status: BatchStatus;
   cancellingAt: number | null;
   cancelledAt: number | null;
+  completedAt: number | null;
+  usage: { input: number; output: number } | null;
 }
 
-export function openAiBatchesRoutes(app: FastifyInstance, ids: IdSource, files: FileStore): void {
+/** Ends jobs by hand: the demo never runs them, so an operator (or a test) says how they ended. */
+export interface BatchControl {
+  /** Marks a batch completed, reporting the tokens it used (as OpenAI does since September 2025). */
+  complete(id: string, usage: { input: number; output: number }): void;
+}
+
+export function openAiBatchesRoutes(app: FastifyInstance, ids: IdSource, files: FileStore): BatchControl {
   const batches = new BoundedCollection<Batch>({ maxItems: maxStoredBatches });
 
   const findBatch = (id: string): Batch => {
@@ -75,6 +83,8 @@ export function openAiBatchesRoutes(app: FastifyInstance, ids: IdSource, files: 
       status: "validating",
       cancellingAt: null,
       cancelledAt: null,
+      completedAt: null,
+      usage: null,
     };
     batches.add(batch);
     return sendJson(request, reply, batchObject(batch));
@@ -103,6 +113,15 @@ export function openAiBatchesRoutes(app: FastifyInstance, ids: IdSource, files: 
     batch.cancelledAt = now;
     return sendJson(request, reply, answer);
   });
+
+  return {
+    complete(id, usage) {
+      const batch = findBatch(id);
+      batch.status = "completed";
+      batch.completedAt = unixSeconds();
+      batch.usage = usage;
+    },
+  };
 }
 
 /** The number of requests in a JSONL batch file: its non-empty lines. */
@@ -128,12 +147,23 @@ function batchObject(batch: Batch): JsonObject {
     in_progress_at: null,
     expires_at: batch.createdAt + completionWindowSeconds,
     finalizing_at: null,
-    completed_at: null,
+    completed_at: batch.completedAt,
     failed_at: null,
     expired_at: null,
     cancelling_at: batch.cancellingAt,
     cancelled_at: batch.cancelledAt,
-    request_counts: { total: batch.requests, completed: 0, failed: 0 },
+    request_counts: { total: batch.requests, completed: batch.status === "completed" ? batch.requests : 0, failed: 0 },
     metadata: batch.metadata,
+    ...(batch.usage === null
+      ? {}
+      : {
+          usage: {
+            input_tokens: batch.usage.input,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: batch.usage.output,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: batch.usage.input + batch.usage.output,
+          },
+        }),
   };
 }

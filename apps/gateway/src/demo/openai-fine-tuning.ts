@@ -38,9 +38,16 @@ interface FineTuningJob {
   readonly events: BoundedCollection<JobEvent>;
   status: JobStatus;
   finishedAt: number | null;
+  trainedTokens: number | null;
 }
 
-export function openAiFineTuningRoutes(app: FastifyInstance, ids: IdSource, files: FileStore): void {
+/** Ends jobs by hand: the demo never trains, so an operator (or a test) says how a job ended. */
+export interface FineTuningControl {
+  /** Marks a job succeeded, having trained on this many tokens. */
+  succeed(id: string, trainedTokens: number): void;
+}
+
+export function openAiFineTuningRoutes(app: FastifyInstance, ids: IdSource, files: FileStore): FineTuningControl {
   const jobs = new BoundedCollection<FineTuningJob>({ maxItems: maxStoredJobs });
 
   const addEvent = (job: FineTuningJob, message: string): void => {
@@ -93,6 +100,7 @@ export function openAiFineTuningRoutes(app: FastifyInstance, ids: IdSource, file
       events: new BoundedCollection<JobEvent>({ maxItems: maxEventsPerJob }),
       status: "validating_files",
       finishedAt: null,
+      trainedTokens: null,
     };
     addEvent(job, `Created fine-tuning job: ${job.id}`);
     addEvent(job, `Validating training file: ${trainingFile}`);
@@ -129,6 +137,16 @@ export function openAiFineTuningRoutes(app: FastifyInstance, ids: IdSource, file
     if (page === undefined) throw unknownCursor(query.after);
     return sendJson(request, reply, { object: "list", data: page.data.map(eventObject), has_more: page.hasMore });
   });
+
+  return {
+    succeed(id, trainedTokens) {
+      const job = findJob(id);
+      job.status = "succeeded";
+      job.finishedAt = unixSeconds();
+      job.trainedTokens = trainedTokens;
+      addEvent(job, "The job has successfully completed");
+    },
+  };
 }
 
 /** Each hyperparameter is "auto" or a positive number; anything else is a 400. */
@@ -163,7 +181,7 @@ function jobObject(job: FineTuningJob): JsonObject {
     validation_file: job.validationFile,
     training_file: job.trainingFile,
     hyperparameters: job.hyperparameters,
-    trained_tokens: null,
+    trained_tokens: job.trainedTokens,
     error: null,
     seed: job.seed,
     estimated_finish: null,

@@ -79,7 +79,18 @@ export async function callAccount(
       failGenAiSpan(span, error);
       throw error;
     });
-  await replyWithUpstream(reply, exchange, operation.api, answer, span);
+  const budgets = request.server.budgets;
+  const starts = operation.action === "batch.create" || operation.action === "fine_tune.create";
+  await replyWithUpstream(reply, exchange, operation.api, answer, span, {
+    // Batches and fine-tuning jobs report their tokens when they end: remember who started one, and
+    // charge its tokens to that caller's budgets the first time the gateway sees it ended.
+    onFacts: (facts) => {
+      for (const job of facts.jobs ?? []) {
+        if (starts) budgets.rememberJob(exchange, job, { model: model === "" ? undefined : model, provider: provider.name, obligations: decision.obligations.budgets });
+        budgets.chargeJob(job);
+      }
+    },
+  });
 }
 
 const accountPlans = new WeakMap<LlmContext, readonly Deployment[]>();

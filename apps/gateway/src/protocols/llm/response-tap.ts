@@ -3,6 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import type { LlmApi } from "../../config/schema.ts";
 import { factsFromHeadAndTail } from "./large-json-facts.ts";
+import { jobsFromJson } from "./job-facts.ts";
 import { outputTextOf } from "./output-text.ts";
 import { eventMayCarryFacts, factsFromJson, foldEvent, type ResponseFacts } from "./usage.ts";
 
@@ -12,6 +13,8 @@ const maxParsedJson = 1024 * 1024;
 const keptEnds = 64 * 1024;
 /** The APIs whose responses report usage. */
 const modelApis: ReadonlySet<LlmApi> = new Set(["chat", "responses", "embeddings", "messages"]);
+/** The APIs whose answers show jobs whose tokens are charged when they end. */
+const jobApis: ReadonlySet<LlmApi> = new Set(["batches", "fine_tuning"]);
 /**
  * The most of one SSE event (or one unterminated line) the parser may hold: a provider that never ends
  * a line must not make the gateway buffer without end. Past it, facts are no longer read; the bytes
@@ -80,7 +83,7 @@ export class ResponseTap extends Transform {
         },
       });
     }
-    this.isJson = readsFacts && !this.isEventStream && type?.includes("json") === true;
+    this.isJson = (readsFacts || jobApis.has(api)) && !this.isEventStream && type?.includes("json") === true;
     if (this.isJson) this.chunks = [];
   }
 
@@ -161,7 +164,9 @@ export class ResponseTap extends Transform {
     }
     if (this.chunks !== undefined) {
       try {
-        Object.assign(this.facts, factsFromJson(this.api, JSON.parse(Buffer.concat(this.chunks).toString("utf8"))));
+        const body: unknown = JSON.parse(Buffer.concat(this.chunks).toString("utf8"));
+        if (jobApis.has(this.api)) this.facts.jobs = jobsFromJson(this.api, body);
+        else Object.assign(this.facts, factsFromJson(this.api, body));
       } catch {
         // Not JSON after all: nothing to read, the body was passed on as it was.
       }

@@ -7,6 +7,7 @@ import type { ErrorAnswer, UpstreamAnswer } from "../../upstream/upstream-client
 import { endGenAiSpan, recordDeployment } from "./gen-ai-span.ts";
 import { returnedHeaders } from "./passthrough-headers.ts";
 import { ResponseTap } from "./response-tap.ts";
+import type { ResponseFacts } from "./usage.ts";
 import { streamEnding } from "./stream-cut.ts";
 import { UsageChunkRemover } from "./stream-usage.ts";
 
@@ -20,6 +21,8 @@ export interface ReplyOptions {
   countOutput?: (text: string) => number;
   /** Input tokens as counted before forwarding (for a stream that ends without usage). */
   estimatedInput?: number;
+  /** Gets what was read from the answer once it has been passed on whole (jobs, for account APIs). */
+  onFacts?: (facts: ResponseFacts) => void;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function replyWithUpstream(
   const tap = new ResponseTap(api, contentType, (facts) => {
     if (facts.usage !== undefined) exchange.usage = facts.usage;
     endSpan(facts);
+    options.onFacts?.(facts);
   });
   const headers = returnedHeaders(answer.headers, false);
   if (tap.streaming) {

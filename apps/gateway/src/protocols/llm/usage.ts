@@ -1,8 +1,11 @@
 import type { LlmApi } from "../../config/schema.ts";
 import type { TokenUsage } from "../../gate/exchange.ts";
+import type { JobFact } from "./job-facts.ts";
 
 /** What the gateway reads back from a response: usage for budgets and audit, the rest for traces. */
 export interface ResponseFacts {
+  /** Batches and fine-tuning jobs the answer shows (account APIs). */
+  jobs?: JobFact[];
   usage?: TokenUsage;
   model?: string;
   id?: string;
