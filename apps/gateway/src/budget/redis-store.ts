@@ -15,7 +15,9 @@ import {
 } from "./budget-store.ts";
 import { settledMemoryMs, windowGraceMs } from "./memory-store.ts";
 
-const script = (name: string) => readFileSync(join(import.meta.dirname, "redis", name), "utf8");
+const scriptFile = (name: string) => readFileSync(join(import.meta.dirname, "redis", name), "utf8");
+/** A budget script with the shared lease functions before it (Redis scripts cannot import). */
+const script = (name: string) => `${scriptFile("window-leases.lua")}${scriptFile(name)}`;
 
 export interface RedisBudgetStoreOptions {
   /** redis://... of a standalone server (ignored when `cluster` is given). */

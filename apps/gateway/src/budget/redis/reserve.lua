@@ -23,23 +23,6 @@ local grace = tonumber(ARGV[5])
 local second = math.floor(now / 1000)
 local states = {}
 
-local function purge_window(h, z)
-  local expired = redis.call("ZRANGEBYSCORE", z, "-inf", now)
-  for _, rid in ipairs(expired) do
-    local amounts = redis.call("HGET", h, "l:" .. rid)
-    if amounts then
-      local m = 1
-      for amount in string.gmatch(amounts, "[^,]+") do
-        -- "0 - x", not "-x": for x = 0, "-x" is -0, which Redis refuses as an integer.
-        redis.call("HINCRBY", h, "r" .. m, 0 - tonumber(amount))
-        m = m + 1
-      end
-      redis.call("HDEL", h, "l:" .. rid)
-    end
-    redis.call("ZREM", z, rid)
-  end
-end
-
 -- The sliding minute's totals ("t1" requests, "t2" tokens), kept up to date: the seconds that have
 -- left the minute since the last call ("p" is the last second dropped) are subtracted and deleted,
 -- so a call costs a few commands, not a scan of the minute. Leases older than the minute are dropped.
@@ -79,7 +62,7 @@ for i = 0, n - 1 do
   local window_end = tonumber(ARGV[base + 1])
   local h = KEYS[2 * i + 1]
   if kind == "w" then
-    purge_window(h, KEYS[2 * i + 2])
+    release_expired_window_leases(h, KEYS[2 * i + 2], now)
     local values = redis.call("HMGET", h, "u1", "u2", "u3", "u4", "u5", "r1", "r2", "r3", "r4", "r5")
     for m = 1, 5 do
       local limit = tonumber(ARGV[base + 1 + m])

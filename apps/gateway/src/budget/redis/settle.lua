@@ -20,16 +20,7 @@ for i = 0, n - 1 do
   local h = KEYS[2 * i + 1]
   if ARGV[base] == "w" then
     local z = KEYS[2 * i + 2]
-    local amounts = redis.call("HGET", h, "l:" .. id)
-    if amounts then
-      local m = 1
-      for amount in string.gmatch(amounts, "[^,]+") do
-        redis.call("HINCRBY", h, "r" .. m, 0 - tonumber(amount))
-        m = m + 1
-      end
-      redis.call("HDEL", h, "l:" .. id)
-      redis.call("ZREM", z, id)
-    end
+    release_window_lease(h, z, id)
     for m = 1, 5 do
       redis.call("HINCRBY", h, "u" .. m, ARGV[base + 1 + m])
     end

@@ -9,18 +9,7 @@ for i = 0, #KEYS / 2 - 1 do
   local h = KEYS[2 * i + 1]
   if ARGV[2 + i] == "w" then
     local z = KEYS[2 * i + 2]
-    for _, rid in ipairs(redis.call("ZRANGEBYSCORE", z, "-inf", now)) do
-      local amounts = redis.call("HGET", h, "l:" .. rid)
-      if amounts then
-        local m = 1
-        for amount in string.gmatch(amounts, "[^,]+") do
-          redis.call("HINCRBY", h, "r" .. m, 0 - tonumber(amount))
-          m = m + 1
-        end
-        redis.call("HDEL", h, "l:" .. rid)
-      end
-      redis.call("ZREM", z, rid)
-    end
+    release_expired_window_leases(h, z, now)
     local values = redis.call("HMGET", h, "u1", "u2", "u3", "u4", "u5", "r1", "r2", "r3", "r4", "r5")
     local row = {}
     for m = 1, 10 do row[m] = tonumber(values[m]) or 0 end
