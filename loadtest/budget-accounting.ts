@@ -12,7 +12,7 @@
  *   npm run loadtest:budgets            # BUDGET_REQUESTS=3000 BUDGET_CONCURRENCY=300 BUDGET_RATE=300 BUDGET_SECONDS=8
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,8 +21,9 @@ import { BudgetBook } from "../apps/gateway/src/budget/budget-book.ts";
 import { RedisBudgetStore } from "../apps/gateway/src/budget/redis-store.ts";
 import { budgetSchema } from "../apps/gateway/src/config/budgets-schema.ts";
 import { ensureQuickstartPki } from "../apps/gateway/src/identity/quickstart-pki.ts";
-import { cpuTimeMs, freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
+import { cpuTimeMs, freePort, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
 import { startRedisServer } from "../apps/gateway/test/harness/redis-servers.ts";
+import { agentTls, benchmarkGatewayConfig, customerSupport, demoChatRoute } from "./support/gateway-config.ts";
 import { connectionPool, type OpenLoopTarget, percentile, runOpenLoop } from "./support/open-loop.ts";
 
 const run = promisify(execFile);
@@ -31,7 +32,7 @@ const concurrency = Number(process.env.BUDGET_CONCURRENCY ?? 300);
 const rate = Number(process.env.BUDGET_RATE ?? 300);
 const seconds = Number(process.env.BUDGET_SECONDS ?? 8);
 const apiKey = "sk-budget-bench";
-const agent = "spiffe://ai.company.org/agent/customer-support/v2";
+const agent = customerSupport;
 const tokenLimit = 60_000;
 
 async function main(): Promise<void> {
@@ -44,25 +45,12 @@ async function main(): Promise<void> {
     identities: { "customer-support": agent },
     ttl: 3600_000,
   });
-  const tls = {
-    ca: await readFile(join(dir, "pki/ca.pem")),
-    cert: await readFile(join(dir, "pki/customer-support.pem")),
-    key: await readFile(join(dir, "pki/customer-support-key.pem")),
-    servername: "localhost",
-  };
+  const tls = await agentTls(dir);
   const gateway = async (name: string, budgets: string) => {
     const [port, health] = [await freePort(), await freePort()];
     await writeFile(
       join(dir, `${name}.yaml`),
-      `
-data_dir: ${dir}/${name}
-server: { listen: { host: 127.0.0.1, port: ${port} }, health: { host: 127.0.0.1, port: ${health} } }
-identity: { svid: { cert: ${dir}/pki/gateway.pem, key: ${dir}/pki/gateway-key.pem }, bundles: { ai.company.org: ${dir}/pki/ca.pem } }
-policy: { dir: ${join(repoRoot, "policies")} }
-llm:
-  providers: { local: { type: openai-compatible, base_url: "${upstream.url}/v1", api_key: ${apiKey} } }
-  models: { demo-chat: { deployments: [{ provider: local }] } }
-budgets:
+      `${benchmarkGatewayConfig({ dir, dataDir: `${dir}/${name}`, dataPort: port, healthPort: health })}${demoChatRoute(upstream.url, apiKey)}budgets:
   store: { kind: redis, url: "${redis.url}", key_prefix: bench }
 ${budgets}
 # Off here, to measure the budget step alone (loadtest:llm measures the whole path, audit included).

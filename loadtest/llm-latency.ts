@@ -12,14 +12,15 @@
  *   LOADTEST_RATES=200,1000 LOADTEST_SECONDS=15 npm run loadtest:llm
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fmt, type Figures, measure, median } from "./support/figures.ts";
+import { agentTls, benchmarkGatewayConfig, demoChatRoute } from "./support/gateway-config.ts";
 import { connectionPool, newConnectionLatencies, type OpenLoopTarget, percentile } from "./support/open-loop.ts";
 import type { Agent } from "undici";
-import { freePort, repoRoot, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
+import { freePort, startGatewayProcess, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
 
 const run = promisify(execFile);
 const rates = (process.env.LOADTEST_RATES ?? "100,200,400").split(",").map(Number);
@@ -45,25 +46,7 @@ async function main(): Promise<void> {
   await run("createdb", ["-h", "127.0.0.1", "-U", "postgres", database]);
   const upstream = await startUpstreamProcess(apiKey);
   const [dataPort, healthPort] = [await freePort(), await freePort()];
-  const config = `
-data_dir: ${work}
-server:
-  listen: { host: 127.0.0.1, port: ${dataPort} }
-  health: { host: 127.0.0.1, port: ${healthPort} }
-identity:
-  svid: { cert: ${work}/pki/gateway.pem, key: ${work}/pki/gateway-key.pem }
-  bundles: { ai.company.org: ${work}/pki/ca.pem }
-  dev_ca:
-    enabled: true
-    dir: ${work}/pki
-    identities: { customer-support: "spiffe://ai.company.org/agent/customer-support/v2" }
-policy:
-  dir: ${join(repoRoot, "policies")}
-llm:
-  providers:
-    local: { type: openai-compatible, base_url: "${upstream.url}/v1", api_key: ${apiKey} }
-  models:
-    demo-chat: { deployments: [{ provider: local }] }
+  const config = `${benchmarkGatewayConfig({ dir: work, dataPort, healthPort, devCa: true })}${demoChatRoute(upstream.url, apiKey)}
 audit:
   database: { kind: postgres, url: "postgresql://postgres@127.0.0.1:5432/${database}" }
 telemetry:
@@ -73,12 +56,7 @@ telemetry:
   const gateway = await startGatewayProcess(join(work, "tollgate.yaml"), `http://127.0.0.1:${healthPort}`, work);
   const gatewayPid = gateway.process.pid as number;
   const upstreamPid = upstream.process.pid as number;
-  const tls = {
-    ca: await readFile(join(work, "pki/ca.pem")),
-    cert: await readFile(join(work, "pki/customer-support.pem")),
-    key: await readFile(join(work, "pki/customer-support-key.pem")),
-    servername: "localhost",
-  };
+  const tls = await agentTls(work);
   const target = (name: "direct" | "gateway", stream: boolean): OpenLoopTarget =>
     name === "direct"
       ? { origin: upstream.url, path: "/v1/chat/completions", headers: { authorization: `Bearer ${apiKey}` }, body: chatBody(stream) }

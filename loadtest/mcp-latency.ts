@@ -17,15 +17,16 @@
  *   LOADTEST_RATES=200 LOADTEST_SECONDS=15 npm run loadtest:mcp
  *   LOADTEST_AUDIT=off npm run loadtest:mcp    # without the audit trail (PGlite in the gateway's process)
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { type Agent, request } from "undici";
-import { freePort, repoRoot, startGatewayProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
+import { freePort, startGatewayProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
 import { fmt, type Figures, measure, median } from "./support/figures.ts";
+import { agentTls, benchmarkGatewayConfig } from "./support/gateway-config.ts";
 import { connectionPool, type OpenLoopTarget } from "./support/open-loop.ts";
 
 const rates = (process.env.LOADTEST_RATES ?? "100,200,400").split(",").map(Number);
@@ -96,21 +97,7 @@ async function main(): Promise<void> {
   const [dataPort, healthPort] = [await freePort(), await freePort()];
   await writeFile(
     join(work, "tollgate.yaml"),
-    `
-data_dir: ${work}
-server:
-  listen: { host: 127.0.0.1, port: ${dataPort} }
-  health: { host: 127.0.0.1, port: ${healthPort} }
-identity:
-  svid: { cert: ${work}/pki/gateway.pem, key: ${work}/pki/gateway-key.pem }
-  bundles: { ai.company.org: ${work}/pki/ca.pem }
-  dev_ca:
-    enabled: true
-    dir: ${work}/pki
-    identities: { customer-support: "spiffe://ai.company.org/agent/customer-support/v2" }
-policy:
-  dir: ${join(repoRoot, "policies")}
-mcp:
+    `${benchmarkGatewayConfig({ dir: work, dataPort, healthPort, devCa: true })}mcp:
   session_keys: ["${Buffer.alloc(32, 7).toString("base64")}"]
   servers:
     tickets:
@@ -123,12 +110,7 @@ ${process.env.LOADTEST_AUDIT === "off" ? "audit: { enabled: false }\n" : ""}`,
   );
   const gateway = await startGatewayProcess(join(work, "tollgate.yaml"), `http://127.0.0.1:${healthPort}`, work);
   const gatewayPid = gateway.process.pid as number;
-  const tls = {
-    ca: await readFile(join(work, "pki/ca.pem")),
-    cert: await readFile(join(work, "pki/customer-support.pem")),
-    key: await readFile(join(work, "pki/customer-support-key.pem")),
-    servername: "localhost",
-  };
+  const tls = await agentTls(work);
   const upstreamUrl = new URL(upstream.url);
   const endpoints: Record<Path, { origin: string; path: string; headers: Record<string, string>; tls?: typeof tls }> = {
     direct: { origin: upstreamUrl.origin, path: upstreamUrl.pathname, headers: { authorization: `Bearer ${token}` } },

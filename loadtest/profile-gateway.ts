@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ensureQuickstartPki } from "../apps/gateway/src/identity/quickstart-pki.ts";
 import { freePort, repoRoot, startUpstreamProcess } from "../apps/gateway/test/harness/gateway-processes.ts";
+import { agentTls, benchmarkGatewayConfig, customerSupport, demoChatRoute } from "./support/gateway-config.ts";
 import { connectionPool, percentile, runOpenLoop } from "./support/open-loop.ts";
 
 const run = promisify(execFile);
@@ -32,25 +33,16 @@ async function main(): Promise<void> {
   const database = `tollgate_profile_${process.pid}`;
   await run("createdb", ["-h", "127.0.0.1", "-U", "postgres", database]);
   const upstream = await startUpstreamProcess(apiKey);
-  const agent = "spiffe://ai.company.org/agent/customer-support/v2";
   await ensureQuickstartPki(join(dir, "pki"), {
     trustDomain: "ai.company.org",
     gateway: { spiffeId: "spiffe://ai.company.org/service/tollgate", dnsNames: ["localhost"] },
-    identities: { "customer-support": agent },
+    identities: { "customer-support": customerSupport },
     ttl: 3600_000,
   });
   const [port, health] = [await freePort(), await freePort()];
   await writeFile(
     join(dir, "tollgate.yaml"),
-    `
-data_dir: ${dir}
-server: { listen: { host: 127.0.0.1, port: ${port} }, health: { host: 127.0.0.1, port: ${health} } }
-identity: { svid: { cert: ${dir}/pki/gateway.pem, key: ${dir}/pki/gateway-key.pem }, bundles: { ai.company.org: ${dir}/pki/ca.pem } }
-policy: { dir: ${join(repoRoot, "policies")} }
-llm:
-  providers: { local: { type: openai-compatible, base_url: "${upstream.url}/v1", api_key: ${apiKey} } }
-  models: { demo-chat: { deployments: [{ provider: local }] } }
-audit: { database: { kind: postgres, url: "postgresql://postgres@127.0.0.1:5432/${database}" } }
+    `${benchmarkGatewayConfig({ dir, dataPort: port, healthPort: health })}${demoChatRoute(upstream.url, apiKey)}audit: { database: { kind: postgres, url: "postgresql://postgres@127.0.0.1:5432/${database}" } }
 `,
   );
   const profiles = join(dir, "profiles");
@@ -70,12 +62,7 @@ audit: { database: { kind: postgres, url: "postgresql://postgres@127.0.0.1:5432/
       path: "/v1/chat/completions",
       headers: {},
       body: JSON.stringify({ model: "demo-chat", messages: [{ role: "user", content: "Where is my parcel?" }], max_tokens: 64, ...(stream ? { stream: true } : {}) }),
-      tls: {
-        ca: await readFile(join(dir, "pki/ca.pem")),
-        cert: await readFile(join(dir, "pki/customer-support.pem")),
-        key: await readFile(join(dir, "pki/customer-support-key.pem")),
-        servername: "localhost",
-      },
+      tls: await agentTls(dir),
     };
     const pool = connectionPool(target);
     await runOpenLoop(target, rate, 2000, pool);
