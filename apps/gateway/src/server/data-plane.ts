@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server as HttpsServer, ServerOptions as HttpsOptions } from "node:https";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import type { Config } from "../config/schema.ts";
+import { errorReply } from "../gate/error-reply.ts";
 import exchangeStage from "../gate/exchange-stage.ts";
 import identityStage from "../identity/identity-stage.ts";
 import { asTollgateError, TollgateError } from "../errors/tollgate-error.ts";
@@ -77,14 +78,11 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     const error = new TollgateError("TG_ERR_UNCLASSIFIED", `${request.method} ${request.exchange.path} is not an operation this gateway forwards.`, {
       reason: "route.unclassified",
     });
-    request.exchange.fail(error);
-    return reply.code(error.status).send(errorBody("openai", error, request.exchange.id));
+    void errorReply(request, reply, error)?.send(errorBody("openai", error, request.exchange.id));
   });
   app.setErrorHandler((thrown, request, reply) => {
     const error = asTollgateError(thrown);
-    request.exchange.fail(error);
-    if (error.code === "TG_ERR_INTERNAL") request.log.error({ err: thrown, reqId: request.exchange.id }, "internal error");
-    return reply.code(error.status).send(errorBody("openai", error, request.exchange.id));
+    void errorReply(request, reply, error)?.send(errorBody("openai", error, request.exchange.id));
   });
   return app;
 }

@@ -8,6 +8,7 @@ import { spendDimensions, spendReport } from "../../audit/spend-report.ts";
 import type { BudgetAdmin, BudgetLimitValues } from "../../budget/budget-admin.ts";
 import { parseUsdToMicros } from "../../budget/pricing.ts";
 import { asTollgateError, TollgateError } from "../../errors/tollgate-error.ts";
+import { errorReply } from "../../gate/error-reply.ts";
 import type { AdminResource } from "../../gate/resource.ts";
 import type { PolicyEngine } from "../../policy/engine.ts";
 import { adminErrorBody } from "./admin-error.ts";
@@ -159,16 +160,7 @@ export const adminPlugin: FastifyPluginCallback<AdminContext> = (fastify, contex
 };
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: TollgateError): void {
-  request.exchange.fail(error);
-  if (error.code === "TG_ERR_INTERNAL") request.log.error({ err: error.cause, reqId: request.exchange.id }, "internal error");
-  if (reply.sent || reply.raw.headersSent) {
-    reply.raw.destroy();
-    return;
-  }
-  void reply
-    .code(error.status)
-    .headers(error.headers ?? {})
-    .send(adminErrorBody(error, request.exchange.id));
+  void errorReply(request, reply, error)?.send(adminErrorBody(error, request.exchange.id));
 }
 
 function filters(query: QueryValues): { caller?: string; team?: string; model?: string; provider?: string } {

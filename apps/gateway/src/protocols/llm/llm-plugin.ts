@@ -1,5 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import { asTollgateError, TollgateError } from "../../errors/tollgate-error.ts";
+import { errorReply } from "../../gate/error-reply.ts";
 import { callAccount } from "./account-call.ts";
 import { errorBody, type ErrorFormat } from "./error-formats.ts";
 import { parseJsonBody } from "./json-body.ts";
@@ -73,18 +74,7 @@ export const llmPlugin: FastifyPluginCallback<LlmContext> = (fastify, context, d
 };
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: TollgateError, format: ErrorFormat): void {
-  const exchange = request.exchange;
-  exchange.fail(error);
-  if (error.code === "TG_ERR_INTERNAL") request.log.error({ err: error.cause, reqId: exchange.id }, "internal error");
-  if (reply.sent || reply.raw.headersSent) {
-    reply.raw.destroy();
-    return;
-  }
-  void reply
-    .code(error.status)
-    .headers(error.headers ?? {})
-    .header("x-request-id", exchange.id)
-    .send(errorBody(format, error, exchange.id));
+  void errorReply(request, reply, error)?.send(errorBody(format, error, request.exchange.id));
 }
 
 /** Anthropic's clients call paths below /v1/messages (count_tokens, batches): answer them in their format. */

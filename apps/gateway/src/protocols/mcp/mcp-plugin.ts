@@ -1,5 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import { asTollgateError, TollgateError } from "../../errors/tollgate-error.ts";
+import { errorReply } from "../../gate/error-reply.ts";
 import { headerValue } from "./forwarded-headers.ts";
 import { jsonRpcErrorBody, jsonRpcErrorStatus } from "./json-rpc-errors.ts";
 import { type ClientMessage, idOf } from "./json-rpc.ts";
@@ -55,16 +56,11 @@ function sendMcpError(request: FastifyRequest, reply: FastifyReply, error: Tollg
   const exchange = request.exchange;
   // Set here too: a request refused by an earlier stage (authentication) never reached this module's hook.
   exchange.protocol = "mcp";
-  exchange.fail(error);
-  if (error.code === "TG_ERR_INTERNAL") request.log.error({ err: error.cause, reqId: exchange.id }, "internal error");
-  if (reply.sent || reply.raw.headersSent) {
-    reply.raw.destroy();
-    return;
-  }
+  const shaped = errorReply(request, reply, error);
+  if (shaped === undefined) return;
   const id = isClientMessage(request.body) ? idOf(request.body) : null;
-  void reply
+  void shaped
     .code(jsonRpcErrorStatus(error, id))
-    .headers(error.headers ?? {})
     .header("content-type", "application/json")
     .send(jsonRpcErrorBody(error, id, exchange.id, headerValue(request.headers, "mcp-protocol-version")));
 }
