@@ -1,6 +1,6 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { Exchange, type ExchangeFinisher } from "./exchange.ts";
+import { Exchange, type ExchangeFinisher, type Protocol } from "./exchange.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -26,7 +26,15 @@ declare module "fastify" {
  * over. The response's `close` event fires on every exit path (sent, failed, or the caller gone), so
  * this one listener replaces a finaliser per stage.
  */
-const exchangeStage: FastifyPluginCallback = (fastify, _options, done) => {
+export interface ExchangeStageOptions {
+  /**
+   * The protocol a request is recorded under until a protocol module claims it: the listener's own
+   * (admin), or on the data plane the one whose error format requests outside every prefix get.
+   */
+  defaultProtocol: Protocol;
+}
+
+const exchangeStage: FastifyPluginCallback<ExchangeStageOptions> = (fastify, { defaultProtocol }, done) => {
   const settlers: ExchangeFinisher[] = [];
   const recorders: ExchangeFinisher[] = [];
   // One array, rebuilt at registration (start), so finishing an exchange walks a single list.
@@ -39,7 +47,7 @@ const exchangeStage: FastifyPluginCallback = (fastify, _options, done) => {
   const openExchange = (request: FastifyRequest, reply: FastifyReply): Exchange => {
     const url = request.url;
     const query = url.indexOf("?");
-    const exchange = new Exchange(request.method, query === -1 ? url : url.slice(0, query), "llm", request.id);
+    const exchange = new Exchange(request.method, query === -1 ? url : url.slice(0, query), defaultProtocol, request.id);
     request.exchange = exchange;
     reply.header("x-request-id", exchange.id);
     const response = reply.raw;

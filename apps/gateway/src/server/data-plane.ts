@@ -64,7 +64,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     },
   });
 
-  app.register(exchangeStage);
+  app.register(exchangeStage, { defaultProtocol: "llm" });
   app.register(telemetryStage, { tracer: options.tracer, logger: options.logger });
   app.register(identityStage, { tracer: options.tracer });
   app.register(authorizeStage, { engine: options.engine, tracer: options.tracer });

@@ -42,7 +42,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     genReqId: () => crypto.randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
   });
-  app.register(exchangeStage);
+  app.register(exchangeStage, { defaultProtocol: "admin" });
   app.register(telemetryStage, { tracer: options.tracer, logger: options.logger });
   app.register(identityStage, { tracer: options.tracer });
   app.register(authorizeStage, { engine: options.engine, tracer: options.tracer });
@@ -57,7 +57,6 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   // Outside /admin/v1: the admin module's own error shape, still recorded.
   app.setNotFoundHandler((request, reply) => {
-    request.exchange.protocol = "admin";
     void reply.code(404).send({ error: { code: "TG_ERR_UNCLASSIFIED", message: `${request.method} ${request.exchange.path} is not an admin API operation.` }, request_id: request.exchange.id });
   });
 
