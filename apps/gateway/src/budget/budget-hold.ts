@@ -1,5 +1,6 @@
 import type { BudgetStore, Counter, CounterState } from "./budget-store.ts";
 import type { PricedModel } from "./pricing.ts";
+import type { PromptParts } from "./token-counter.ts";
 
 /** A request's standing with its budgets, from its reservation until it is settled. */
 export interface BudgetHold {
@@ -12,8 +13,13 @@ export interface BudgetHold {
   price: PricedModel | undefined;
   /** The model the request named, for counting tokens the provider did not report. */
   model: string | undefined;
-  /** What was reserved: the prompt as counted, and the output allowed. */
-  estimate: { inputTokens: number; outputTokens: number };
+  /**
+   * What was reserved: the prompt as counted (undefined when no budget applied, so counting was
+   * not needed before forwarding), and the output allowed.
+   */
+  estimate: { inputTokens: number | undefined; outputTokens: number };
+  /** What the model reads, for counting the prompt later if it was not counted before forwarding. */
+  prompt: PromptParts | undefined;
   /** Where the counters stood after the reservation (for rate-limit headers). */
   states: CounterState[];
 }

@@ -47,6 +47,8 @@ export interface BudgetGate {
   rememberJob(exchange: Exchange, job: { kind: string; id: string }, spec: Pick<BudgetRequestSpec, "model" | "provider" | "obligations">): void;
   /** Charges an ended job's tokens to its starter's budgets, once, whichever replica sees it end first. */
   chargeJob(job: { kind: string; id: string; usage?: TokenUsage | undefined }): void;
+  /** The prompt's tokens as reserved, or counted now if no budget needed them before forwarding. */
+  inputTokens(hold: BudgetHold): number;
   /** The output a request may produce before a hard stop cuts it off (undefined: no hard stop). */
   hardStopAt(hold: BudgetHold): number | undefined;
   readonly tokens: TokenCounter;
@@ -83,13 +85,24 @@ const budgetStage: FastifyPluginCallback<BudgetStageOptions> = (fastify, options
   const reserve = async (exchange: Exchange, spec: BudgetRequestSpec): Promise<BudgetHold> => {
     const caller = exchange.caller?.id.uri ?? "";
     const price = spec.model === undefined ? undefined : options.prices().get(spec.model);
-    const inputTokens = spec.prompt === undefined || spec.model === undefined ? 0 : await tokens.countPrompt(spec.prompt, spec.model);
     const outputTokens = spec.producesOutput ? (spec.maxOutputTokens ?? settings.default_max_output_tokens) : 0;
     const book: BudgetBook = registry.book();
     const budgets = book.matching({ caller, model: spec.model, provider: spec.provider, obligations: spec.obligations ?? [] });
-    const hold: BudgetHold = { requestId: exchange.id, store: undefined, counters: [], price, model: spec.model, estimate: { inputTokens, outputTokens }, states: [] };
+    const hold: BudgetHold = {
+      requestId: exchange.id,
+      store: undefined,
+      counters: [],
+      price,
+      model: spec.model,
+      estimate: { inputTokens: undefined, outputTokens },
+      prompt: spec.prompt,
+      states: [],
+    };
     exchange.budget = hold;
+    // No budget applies: nothing to reserve, so the prompt is not counted on the request's path.
     if (budgets.length === 0) return hold;
+    const inputTokens = spec.prompt === undefined || spec.model === undefined ? 0 : await tokens.countPrompt(spec.prompt, spec.model);
+    hold.estimate.inputTokens = inputTokens;
 
     if (price === undefined && budgets.some((b) => b.limits.costMicroUsd !== undefined)) {
       const named = budgets.find((b) => b.limits.costMicroUsd !== undefined)?.name;
@@ -178,8 +191,14 @@ const budgetStage: FastifyPluginCallback<BudgetStageOptions> = (fastify, options
     });
   };
 
+  const inputTokens = (hold: BudgetHold): number => {
+    hold.estimate.inputTokens ??= hold.prompt === undefined || hold.model === undefined ? 0 : tokens.countPromptNow(hold.prompt, hold.model);
+    return hold.estimate.inputTokens;
+  };
+
   fastify.decorate("budgets", {
     reserve,
+    inputTokens,
     rememberJob,
     chargeJob,
     headers: (hold: BudgetHold) => rateLimitHeaders(hold.states, now()),

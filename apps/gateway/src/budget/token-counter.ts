@@ -71,15 +71,22 @@ export class TokenCounter {
   /** Input tokens of a prompt for a model (rounded up when estimated). */
   async countPrompt(parts: PromptParts, model: string): Promise<number> {
     const tokenizer = tokenizerFor(model);
-    const counted = await this.countTexts(parts.texts, tokenizer.encoding);
-    const framing = parts.messages > 0 ? parts.messages * tokensPerMessage + tokensPerReply : 0;
-    return Math.ceil((counted + framing) * tokenizer.factor) + parts.images * tokensPerImage + parts.tokens;
+    return promptTotal(await this.countTexts(parts.texts, tokenizer.encoding, true), parts, tokenizer);
+  }
+
+  /**
+   * The same count on the event loop, never in a worker: for the rare path that needs it at once
+   * (a request that ended early without usage, whose prompt was not counted before forwarding).
+   */
+  countPromptNow(parts: PromptParts, model: string): number {
+    const tokenizer = tokenizerFor(model);
+    return promptTotal(this.countTextsNow(parts.texts, tokenizer.encoding), parts, tokenizer);
   }
 
   /** Tokens of generated text (a stream the provider reported no usage for). */
   async countOutput(text: string, model: string): Promise<number> {
     const tokenizer = tokenizerFor(model);
-    return Math.ceil((await this.countTexts([text], tokenizer.encoding)) * tokenizer.factor);
+    return Math.ceil((await this.countTexts([text], tokenizer.encoding, true)) * tokenizer.factor);
   }
 
   /**
@@ -96,7 +103,22 @@ export class TokenCounter {
     this.pool = undefined;
   }
 
-  private async countTexts(texts: readonly string[], encoding: Encoding): Promise<number> {
+  private async countTexts(texts: readonly string[], encoding: Encoding, mayUseWorker: boolean): Promise<number> {
+    const { total, missing, missingChars } = this.lookup(texts, encoding);
+    if (missing.length === 0) return total;
+    if (!mayUseWorker || missingChars <= this.workerThreshold) return total + this.countAndRemember(missing, encoding);
+    this.stats.workerRuns++;
+    const counts = (await this.workers().run({ encoding, texts: missing })) as number[];
+    return total + this.rememberAll(missing, counts, encoding);
+  }
+
+  private countTextsNow(texts: readonly string[], encoding: Encoding): number {
+    const { total, missing } = this.lookup(texts, encoding);
+    return total + this.countAndRemember(missing, encoding);
+  }
+
+  /** The cached counts' total, and the texts not in the cache. */
+  private lookup(texts: readonly string[], encoding: Encoding): { total: number; missing: string[]; missingChars: number } {
     const cache = this.caches[encoding];
     let total = 0;
     const missing: string[] = [];
@@ -112,18 +134,19 @@ export class TokenCounter {
       missing.push(text);
       missingChars += text.length;
     }
-    if (missing.length === 0) return total;
-    let counts: number[];
-    if (missingChars > this.workerThreshold) {
-      this.stats.workerRuns++;
-      counts = (await this.workers().run({ encoding, texts: missing })) as number[];
-    } else {
-      counts = missing.map((text) => countWith(encoding, text));
-    }
-    missing.forEach((text, i) => {
+    return { total, missing, missingChars };
+  }
+
+  private countAndRemember(texts: readonly string[], encoding: Encoding): number {
+    return this.rememberAll(texts, texts.map((text) => countWith(encoding, text)), encoding);
+  }
+
+  private rememberAll(texts: readonly string[], counts: readonly number[], encoding: Encoding): number {
+    let total = 0;
+    texts.forEach((text, i) => {
       const count = counts[i] ?? 0;
       total += count;
-      this.remember(cache, text, count);
+      this.remember(this.caches[encoding], text, count);
     });
     return total;
   }
@@ -144,6 +167,12 @@ export class TokenCounter {
     this.pool ??= new Piscina({ filename: join(import.meta.dirname, "token-count-worker.ts"), maxThreads: 1, idleTimeout: 30_000 });
     return this.pool;
   }
+}
+
+/** Texts' tokens plus message framing, scaled for estimated families, plus images and given token ids. */
+function promptTotal(counted: number, parts: PromptParts, tokenizer: Tokenizer): number {
+  const framing = parts.messages > 0 ? parts.messages * tokensPerMessage + tokensPerReply : 0;
+  return Math.ceil((counted + framing) * tokenizer.factor) + parts.images * tokensPerImage + parts.tokens;
 }
 
 function countWith(encoding: Encoding, text: string): number {

@@ -90,7 +90,7 @@ export async function callModel(
     stripUsage: askUsage,
     hardStopAt: budgets.hardStopAt(hold),
     countOutput: (text) => budgets.tokens.countShort(text, model),
-    estimatedInput: hold.estimate.inputTokens,
+    estimatedInput: () => budgets.inputTokens(hold),
   });
 }
 

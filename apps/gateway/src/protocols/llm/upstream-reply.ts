@@ -19,8 +19,8 @@ export interface ReplyOptions {
   hardStopAt?: number | undefined;
   /** Counts generated text (for the hard stop, and for a stream that ends without usage). */
   countOutput?: (text: string) => number;
-  /** Input tokens as counted before forwarding (for a stream that ends without usage). */
-  estimatedInput?: number;
+  /** The prompt's input tokens, counted when first asked (for an answer that ends without usage). */
+  estimatedInput?: () => number;
   /** Gets what was read from the answer once it has been passed on whole (jobs, for account APIs). */
   onFacts?: (facts: ResponseFacts) => void;
 }
@@ -84,7 +84,7 @@ export async function replyWithUpstream(
   const countOutput = options.countOutput;
   if (options.estimatedInput !== undefined && countOutput !== undefined) {
     const input = options.estimatedInput;
-    exchange.usageFallback = () => ({ input, output: tap.streaming ? Math.ceil(countOutput(tap.outputText())) : 0, estimated: true });
+    exchange.usageFallback = () => ({ input: input(), output: tap.streaming ? Math.ceil(countOutput(tap.outputText())) : 0, estimated: true });
   }
   if (options.hardStopAt !== undefined && countOutput !== undefined && tap.streaming) {
     const limit = options.hardStopAt;
